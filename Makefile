@@ -1,0 +1,62 @@
+# Two commands set up everything on a fresh machine:
+#   make book   -- create the environment if missing, build the website into _build/html
+#   make test   -- create the environment if missing, run the whole test suite
+# Everything else here is a step of those two.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _vendor/mathjax/tex-chtml.js
+# The environment's bin/ must be on PATH: nbgrader runs `alembic`, the book build runs kernels.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export MPLBACKEND := Agg
+
+.PHONY: book test test-fast lint format grade-demo benchmarks clean env mathjax
+
+env: $(BIN)/.installed
+mathjax: $(MATHJAX)
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+# MathJax is served from the site itself so that math renders offline (fetched from the npm registry).
+$(MATHJAX):
+	rm -rf _vendor/mathjax _vendor/.mathjax-tmp && mkdir -p _vendor/.mathjax-tmp
+	cd _vendor/.mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
+	mv _vendor/.mathjax-tmp/package/es5 _vendor/mathjax && rm -rf _vendor/.mathjax-tmp
+
+book: env mathjax
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Open _build/html/index.html"
+
+test: env mathjax
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+# The quick loop while developing: no book build, no browser, no nbgrader round trips.
+test-fast: env
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: env
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+exercises: env
+	$(BIN)/python -m adl4cv_utils.grading.release --all
+
+benchmarks: env
+	$(BIN)/python benchmarks/checks.py
+	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/book.py
+
+clean:
+	rm -rf _build
