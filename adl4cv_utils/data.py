@@ -53,9 +53,7 @@ def digits_splits(
     return tuple(TensorDataset(x[i], y[i]) for i in (train_idx, val_idx, test_idx))  # type: ignore[return-value]
 
 
-def make_loaders(
-    datasets: tuple[Dataset, ...], batch_size: int = 64, seed: int = 0
-) -> tuple[DataLoader, ...]:
+def make_loaders(datasets: tuple[Dataset, ...], batch_size: int = 64, seed: int = 0) -> tuple[DataLoader, ...]:
     """Wrap (train, val, ...) datasets in DataLoaders; only the first one is shuffled."""
     if batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
@@ -95,8 +93,9 @@ class ShapesDataset(Dataset):
     [0, 1] and int64 labels indexing ``SHAPE_CLASSES``. The same seed gives the same images.
     """
 
-    def __init__(self, n: int = 1000, size: int = 32, num_classes: int = len(SHAPE_CLASSES),
-                 seed: int = 0, noise: float = 0.1):
+    def __init__(
+        self, n: int = 1000, size: int = 32, num_classes: int = len(SHAPE_CLASSES), seed: int = 0, noise: float = 0.1
+    ):
         if n < 1:
             raise ValueError(f"n: expected a positive number of images, got {n!r}")
         if size < 8:
@@ -133,8 +132,9 @@ def sample_photo(name: str = "china.jpg", size: int | None = None) -> torch.Tens
         raise ValueError(f"name: expected 'china.jpg' or 'flower.jpg', got {name!r}")
     img = torch.tensor(load_sample_image(name), dtype=torch.float32).permute(2, 0, 1) / 255.0  # (3, 427, 640)
     if size is not None:
-        img = torch.nn.functional.interpolate(img[None], size=size, mode="bilinear", antialias=True,
-                                              align_corners=False)[0].clamp(0, 1)
+        img = torch.nn.functional.interpolate(
+            img[None], size=size, mode="bilinear", antialias=True, align_corners=False
+        )[0].clamp(0, 1)
     return img
 
 
@@ -147,9 +147,7 @@ def load_cifar10(root: str | os.PathLike, train: bool = True, download: bool = F
     folder = Path(root) / "cifar-10-batches-py"
     if not folder.is_dir():
         if not download:
-            raise FileNotFoundError(
-                f"CIFAR-10 not found under {folder}; pass download=True to fetch it (about 170 MB)"
-            )
+            raise FileNotFoundError(f"CIFAR-10 not found under {folder}; pass download=True to fetch it (about 170 MB)")
         import torchvision
 
         torchvision.datasets.CIFAR10(str(root), train=train, download=True)
@@ -169,8 +167,15 @@ def real_data_enabled() -> bool:
     return os.environ.get("ADL4CV_REAL_DATA", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def image_dataset(name: str = "shapes", train: bool = True, n: int = 2000, size: int = 32,
-                  seed: int = 0, real_data: bool | None = None, root: str = "data") -> Dataset:
+def image_dataset(
+    name: str = "shapes",
+    train: bool = True,
+    n: int = 2000,
+    size: int = 32,
+    seed: int = 0,
+    real_data: bool | None = None,
+    root: str = "data",
+) -> Dataset:
     """A 32x32 RGB classification set: generated 'shapes' (default) or 'cifar10' (real data switch).
 
     ``cifar10`` needs ``real_data=True`` or ``ADL4CV_REAL_DATA=1`` and downloads into ``root``.

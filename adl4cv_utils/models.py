@@ -24,8 +24,15 @@ class MLP(nn.Sequential):
     is the lecture's 2-layer network f = W2 max(0, W1 x).
     """
 
-    def __init__(self, in_features: int, out_features: int, hidden: int = 64, depth: int = 1,
-                 activation: str = "relu", dropout: float = 0.0):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        hidden: int = 64,
+        depth: int = 1,
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ):
         if depth < 0:
             raise ValueError(f"depth: expected a non-negative int, got {depth!r}")
         if not 0.0 <= dropout < 1.0:

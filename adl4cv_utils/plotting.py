@@ -21,8 +21,7 @@ def _axes(ax=None, figsize=(6, 4)):
     return ax
 
 
-def plot_history(history: History | Mapping[str, History], ax=None, metric: str = "loss",
-                 log: bool = False):
+def plot_history(history: History | Mapping[str, History], ax=None, metric: str = "loss", log: bool = False):
     """Per-epoch train (solid) and validation (dashed) ``metric`` ('loss' or 'acc') of one or more runs."""
     if metric not in {"loss", "acc"}:
         raise ValueError(f"metric: expected 'loss' or 'acc', got {metric!r}")
@@ -43,8 +42,14 @@ def plot_history(history: History | Mapping[str, History], ax=None, metric: str 
     return ax
 
 
-def plot_curves(curves: Mapping[str, Sequence[float]], ax=None, xlabel: str = "step",
-                ylabel: str = "loss", log: bool = False, smooth: int = 1):
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    ax=None,
+    xlabel: str = "step",
+    ylabel: str = "loss",
+    log: bool = False,
+    smooth: int = 1,
+):
     """One line per named sequence, optionally smoothed with a running mean of ``smooth`` points."""
     if smooth < 1:
         raise ValueError(f"smooth: expected a positive int, got {smooth!r}")
@@ -62,8 +67,15 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax=None, xlabel: str = "s
     return ax
 
 
-def plot_surface_paths(surface: Surface, paths: Mapping[str, torch.Tensor], ax=None,
-                       xlim=(-5.0, 5.0), ylim=(-3.0, 3.0), levels: int = 30, log_levels: bool = True):
+def plot_surface_paths(
+    surface: Surface,
+    paths: Mapping[str, torch.Tensor],
+    ax=None,
+    xlim=(-5.0, 5.0),
+    ylim=(-3.0, 3.0),
+    levels: int = 30,
+    log_levels: bool = True,
+):
     """Contour plot of a 2-D ``surface`` with optimizer trajectories ``(steps, 2)`` drawn on top."""
     ax = _axes(ax, figsize=(7, 4.5))
     xs, ys = np.linspace(*xlim, 200), np.linspace(*ylim, 200)
@@ -85,8 +97,13 @@ def plot_surface_paths(surface: Surface, paths: Mapping[str, torch.Tensor], ax=N
     return ax
 
 
-def show_images(images: torch.Tensor, labels: Sequence | None = None, ncols: int = 8,
-                class_names: Sequence[str] | None = None, size: float = 1.4):
+def show_images(
+    images: torch.Tensor,
+    labels: Sequence | None = None,
+    ncols: int = 8,
+    class_names: Sequence[str] | None = None,
+    size: float = 1.4,
+):
     """A grid of ``(N, C, H, W)`` or ``(N, H, W)`` images in [0, 1] with optional titles; returns the figure."""
     images = torch.as_tensor(images).detach().cpu()
     if images.ndim == 3:

@@ -31,8 +31,12 @@ def saddle_valley(p: torch.Tensor) -> torch.Tensor:
     return x**2 / 20 + 2 * (1 - torch.exp(-(y**2))) - 0.05 * x
 
 
-def run_on_surface(surface: Surface, make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
-                   start: tuple[float, float] = (-4.0, 2.0), steps: int = 100) -> torch.Tensor:
+def run_on_surface(
+    surface: Surface,
+    make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
+    start: tuple[float, float] = (-4.0, 2.0),
+    steps: int = 100,
+) -> torch.Tensor:
     """Trajectory ``(steps + 1, 2)`` of an optimizer started at ``start`` on ``surface``.
 
     ``make_optimizer`` receives the parameter list, e.g. ``lambda ps: torch.optim.Adam(ps, lr=0.1)``.

@@ -46,8 +46,9 @@ class History:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None,
-             device: torch.device | str | None = None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, loader: Iterable, loss_fn: Callable | None = None, device: torch.device | str | None = None
+) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` over ``loader``, in eval mode (restores the mode after)."""
     loss_fn = loss_fn or nn.functional.cross_entropy
     device = torch.device(device) if device is not None else _model_device(model)
@@ -66,10 +67,18 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
     return total_loss / count, correct / count
 
 
-def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimizer,
-        num_epochs: int = 1, loss_fn: Callable | None = None, val_loader: Iterable | None = None,
-        device: torch.device | str | None = None, max_steps: int | None = None,
-        progress: bool = True, history: History | None = None) -> History:
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    optimizer: torch.optim.Optimizer,
+    num_epochs: int = 1,
+    loss_fn: Callable | None = None,
+    val_loader: Iterable | None = None,
+    device: torch.device | str | None = None,
+    max_steps: int | None = None,
+    progress: bool = True,
+    history: History | None = None,
+) -> History:
     """Train ``model`` for ``num_epochs`` (or until ``max_steps`` steps) and return its History.
 
     Pass ``history`` to continue a run. Raises ``FloatingPointError`` if the loss becomes NaN/inf.
@@ -83,8 +92,13 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
     model.to(device)
     history = history if history is not None else History()
     start, steps = time.perf_counter(), 0
-    bar = tqdm(total=num_epochs * _len_or_none(train_loader, max_steps), disable=not progress,
-               desc="training", unit="step", leave=False)
+    bar = tqdm(
+        total=num_epochs * _len_or_none(train_loader, max_steps),
+        disable=not progress,
+        desc="training",
+        unit="step",
+        leave=False,
+    )
     for _ in range(num_epochs):
         model.train()
         epoch_loss, correct, count = 0.0, 0, 0

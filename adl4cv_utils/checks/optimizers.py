@@ -46,10 +46,12 @@ def reference(kind: str, params, **hyper) -> torch.optim.Optimizer:
     if kind == "sgd_momentum":
         return torch.optim.SGD(params, lr=hyper["lr"], momentum=hyper.get("momentum", 0.9))
     if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=hyper.get("lr", 1e-2), alpha=hyper.get("beta", 0.9),
-                                   eps=hyper.get("eps", 1e-8))
-    return torch.optim.Adam(params, lr=hyper.get("lr", 1e-3), betas=hyper.get("betas", (0.9, 0.999)),
-                            eps=hyper.get("eps", 1e-8))
+        return torch.optim.RMSprop(
+            params, lr=hyper.get("lr", 1e-2), alpha=hyper.get("beta", 0.9), eps=hyper.get("eps", 1e-8)
+        )
+    return torch.optim.Adam(
+        params, lr=hyper.get("lr", 1e-3), betas=hyper.get("betas", (0.9, 0.999)), eps=hyper.get("eps", 1e-8)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,35 +137,51 @@ def _adam(variant: str):
 
 MISTAKES: dict[str, dict[str, tuple[Callable, str]]] = {
     "sgd_momentum": {
-        "ema": (_sgd("ema"), "the velocity is an average v = momentum*v + (1 - momentum)*grad; the lecture "
-                "and torch.optim.SGD use v = momentum*v + grad"),
+        "ema": (
+            _sgd("ema"),
+            "the velocity is an average v = momentum*v + (1 - momentum)*grad; the lecture "
+            "and torch.optim.SGD use v = momentum*v + grad",
+        ),
         "no_state": (_sgd("no_state"), "the velocity is not carried over between steps: keep it in self.state[p]"),
         "no_momentum": (_sgd("no_momentum"), "momentum has no effect: this is plain SGD"),
         "sign": (_sgd("sign"), "the step goes uphill: subtract lr * v from the parameter"),
         "nesterov": (_sgd("nesterov"), "this is Nesterov momentum; use theta = theta - lr * v"),
-        "old_velocity": (_sgd("old_velocity"), "the update uses the old velocity: compute v^(k+1) first, "
-                         "then theta^(k+1) = theta^k - lr * v^(k+1)"),
+        "old_velocity": (
+            _sgd("old_velocity"),
+            "the update uses the old velocity: compute v^(k+1) first, then theta^(k+1) = theta^k - lr * v^(k+1)",
+        ),
     },
     "rmsprop": {
         "eps_in_sqrt": (_rmsprop("eps_in_sqrt"), "eps is inside the square root; RMSProp divides by sqrt(s) + eps"),
         "no_sqrt": (_rmsprop("no_sqrt"), "the square root is missing: divide by sqrt(s) + eps"),
         "no_one_minus": (_rmsprop("no_one_minus"), "the (1 - beta) factor on grad**2 is missing"),
-        "no_state": (_rmsprop("no_state"), "the running average s is not carried over between steps: "
-                     "keep it in self.state[p]"),
+        "no_state": (
+            _rmsprop("no_state"),
+            "the running average s is not carried over between steps: keep it in self.state[p]",
+        ),
         "swapped": (_rmsprop("swapped"), "beta and (1 - beta) are swapped: s = beta*s + (1 - beta)*grad**2"),
         "bias_corrected": (_rmsprop("bias_corrected"), "RMSProp has no bias correction (that is Adam)"),
         "sign": (_rmsprop("sign"), "the step goes uphill: subtract the update"),
     },
     "adam": {
-        "slide_bias_correction": (_adam("slide_bias_correction"), "the bias correction divides by (1 - beta1) "
-                                  "as on the slide; it must divide by (1 - beta1**t) with t the step count from 1"),
-        "no_bias_correction": (_adam("no_bias_correction"), "there is no bias correction: use m/(1 - beta1**t) "
-                               "and v/(1 - beta2**t)"),
-        "eps_in_sqrt": (_adam("eps_in_sqrt"), "eps is inside the square root (as on the slide); Adam divides by "
-                        "sqrt(v_hat) + eps"),
+        "slide_bias_correction": (
+            _adam("slide_bias_correction"),
+            "the bias correction divides by (1 - beta1) "
+            "as on the slide; it must divide by (1 - beta1**t) with t the step count from 1",
+        ),
+        "no_bias_correction": (
+            _adam("no_bias_correction"),
+            "there is no bias correction: use m/(1 - beta1**t) and v/(1 - beta2**t)",
+        ),
+        "eps_in_sqrt": (
+            _adam("eps_in_sqrt"),
+            "eps is inside the square root (as on the slide); Adam divides by sqrt(v_hat) + eps",
+        ),
         "t_plus_one": (_adam("t_plus_one"), "the bias correction uses t + 1: the first step must use t = 1"),
-        "store_corrected": (_adam("store_corrected"), "the bias-corrected m_hat and v_hat are stored in the state; "
-                            "keep the raw m and v there"),
+        "store_corrected": (
+            _adam("store_corrected"),
+            "the bias-corrected m_hat and v_hat are stored in the state; keep the raw m and v there",
+        ),
         "no_one_minus": (_adam("no_one_minus"), "the first moment misses the (1 - beta1) factor on grad"),
         "betas_swapped": (_adam("betas_swapped"), "beta1 and beta2 are swapped: beta1 is for m, beta2 for v"),
         "sign": (_adam("sign"), "the step goes uphill: subtract the update"),
@@ -197,16 +215,25 @@ def _build(cls, kind: str, params, hyper: dict) -> torch.optim.Optimizer:
         opt = cls(params, **hyper)
     except TypeError as error:
         names = ", ".join(SIGNATURES[kind])
-        raise CheckFailed(f"{cls.__name__}(params, **{hyper}) failed: {error}. "
-                          f"The constructor must accept: params, {names}") from error
+        raise CheckFailed(
+            f"{cls.__name__}(params, **{hyper}) failed: {error}. The constructor must accept: params, {names}"
+        ) from error
     if not isinstance(opt, torch.optim.Optimizer):
         raise CheckFailed(f"{cls.__name__} must subclass torch.optim.Optimizer")
     return opt
 
 
-def _side_by_side(cls, kind: str, hyper: dict, steps: int, seed: int = 0, group_lrs=None,
-                  missing=lambda step, index: False, grad_scale=lambda step: 1.0,
-                  hint_on_raise: str = "") -> tuple[str, float]:
+def _side_by_side(
+    cls,
+    kind: str,
+    hyper: dict,
+    steps: int,
+    seed: int = 0,
+    group_lrs=None,
+    missing=lambda step, index: False,
+    grad_scale=lambda step: 1.0,
+    hint_on_raise: str = "",
+) -> tuple[str, float]:
     """Run student and reference for ``steps`` steps on the same gradients; raise CheckFailed on a difference.
 
     ``group_lrs`` puts every parameter in its own group with that learning rate; ``missing(step, i)``
@@ -240,8 +267,10 @@ def _side_by_side(cls, kind: str, hyper: dict, steps: int, seed: int = 0, group_
         except NotImplementedError:
             raise
         except Exception as error:
-            raise CheckFailed(f"at step {step}, {cls.__name__}.step() raised {type(error).__name__}: {error}"
-                              + (f"; {hint_on_raise}" if hint_on_raise else "")) from error
+            raise CheckFailed(
+                f"at step {step}, {cls.__name__}.step() raised {type(error).__name__}: {error}"
+                + (f"; {hint_on_raise}" if hint_on_raise else "")
+            ) from error
         ref_opt.step()
         for i, (a, b) in enumerate(zip(mine, ref)):
             paths[i].append(a.detach().clone())
@@ -269,18 +298,24 @@ def check_interface(cls, kind: str):
     params = inspect.signature(cls.__init__).parameters
     for name, default in SIGNATURES[kind].items():
         if name not in params:
-            raise CheckFailed(f"{cls.__name__}.__init__ has no argument {name!r}",
-                              expected=list(SIGNATURES[kind]), got=[p for p in params if p != "self"])
+            raise CheckFailed(
+                f"{cls.__name__}.__init__ has no argument {name!r}",
+                expected=list(SIGNATURES[kind]),
+                got=[p for p in params if p != "self"],
+            )
         got = params[name].default
         if default is not inspect.Parameter.empty and got != default:
             raise CheckFailed(f"the default of {name!r} should be {default!r}", expected=default, got=got)
     p = torch.zeros(2, requires_grad=True)
     opt = _build(cls, kind, [p], DEFAULT_HYPER[kind])
     group = opt.param_groups[0]
-    for name, value in DEFAULT_HYPER[kind].items():
+    for name in DEFAULT_HYPER[kind]:
         if name not in group:
-            raise CheckFailed(f"param_groups[0] has no {name!r}: pass the hyperparameters to "
-                              "super().__init__(params, defaults) as a dict", got=sorted(group))
+            raise CheckFailed(
+                f"param_groups[0] has no {name!r}: pass the hyperparameters to "
+                "super().__init__(params, defaults) as a dict",
+                got=sorted(group),
+            )
     return "signature, defaults and param_groups as in the contract"
 
 
@@ -295,8 +330,7 @@ def check_single_step(cls, kind: str):
 def check_many_steps(cls, kind: str):
     """Do 25 steps with gradients of changing size stay on torch.optim's trajectory (state kept right)?"""
     _check_kind(kind)
-    return _side_by_side(cls, kind, DEFAULT_HYPER[kind], steps=25, seed=1,
-                         grad_scale=lambda step: 0.1 + (step % 4))
+    return _side_by_side(cls, kind, DEFAULT_HYPER[kind], steps=25, seed=1, grad_scale=lambda step: 0.1 + (step % 4))
 
 
 @run_check("parameter groups")
@@ -304,26 +338,41 @@ def check_param_groups(cls, kind: str):
     """Does each parameter group use its own learning rate?"""
     _check_kind(kind)
     lr = DEFAULT_HYPER[kind]["lr"]
-    return _side_by_side(cls, kind, DEFAULT_HYPER[kind], steps=5, seed=2, group_lrs=(lr, lr * 0.1, lr * 3),
-                         hint_on_raise="loop over self.param_groups and read group['lr'] there")
+    return _side_by_side(
+        cls,
+        kind,
+        DEFAULT_HYPER[kind],
+        steps=5,
+        seed=2,
+        group_lrs=(lr, lr * 0.1, lr * 3),
+        hint_on_raise="loop over self.param_groups and read group['lr'] there",
+    )
 
 
 @run_check("parameter without gradient")
 def check_no_grad(cls, kind: str):
     """Are parameters whose ``.grad`` is None skipped, without error and without touching their state?"""
     _check_kind(kind)
-    return _side_by_side(cls, kind, DEFAULT_HYPER[kind], steps=6, seed=3,
-                         missing=lambda step, i: i == 1 or (i == 2 and step % 2 == 0),
-                         hint_on_raise="skip parameters whose p.grad is None")
+    return _side_by_side(
+        cls,
+        kind,
+        DEFAULT_HYPER[kind],
+        steps=6,
+        seed=3,
+        missing=lambda step, i: i == 1 or (i == 2 and step % 2 == 0),
+        hint_on_raise="skip parameters whose p.grad is None",
+    )
 
 
 @run_check("hyperparameters")
 def check_hyperparameters(cls, kind: str):
     """Are non-default hyperparameters used (nothing hard-coded to 0.9 or 0.999)?"""
     _check_kind(kind)
-    hyper = {"sgd_momentum": {"lr": 0.05, "momentum": 0.5},
-             "rmsprop": {"lr": 0.03, "beta": 0.6, "eps": 1e-6},
-             "adam": {"lr": 0.03, "betas": (0.5, 0.7), "eps": 1e-6}}[kind]
+    hyper = {
+        "sgd_momentum": {"lr": 0.05, "momentum": 0.5},
+        "rmsprop": {"lr": 0.03, "beta": 0.6, "eps": 1e-6},
+        "adam": {"lr": 0.03, "betas": (0.5, 0.7), "eps": 1e-6},
+    }[kind]
     return _side_by_side(cls, kind, hyper, steps=8, seed=4)
 
 
@@ -337,9 +386,11 @@ def check_eps(cls, kind: str):
     return _side_by_side(cls, kind, hyper, steps=5, seed=5, grad_scale=lambda step: 0.01)
 
 
-TRAIN_HYPER = {"sgd_momentum": {"lr": 0.05, "momentum": 0.9},
-               "rmsprop": {"lr": 1e-3, "beta": 0.9, "eps": 1e-8},
-               "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}}
+TRAIN_HYPER = {
+    "sgd_momentum": {"lr": 0.05, "momentum": 0.9},
+    "rmsprop": {"lr": 1e-3, "beta": 0.9, "eps": 1e-8},
+    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8},
+}
 
 
 @run_check("training run")
@@ -359,7 +410,7 @@ def check_training_run(cls, kind: str, steps: int = 40):
     opt = _build(cls, kind, model.parameters(), TRAIN_HYPER[kind])
     ref_opt = reference(kind, ref_model.parameters(), **TRAIN_HYPER[kind])
     losses, ref_losses = [], []
-    for step in range(steps):
+    for _ in range(steps):
         idx = torch.randint(0, len(x), (64,), generator=gen)
         for m, o, record in ((model, opt, losses), (ref_model, ref_opt, ref_losses)):
             o.zero_grad()
@@ -372,9 +423,13 @@ def check_training_run(cls, kind: str, steps: int = 40):
         compare("loss curve", expected, got, atol=1e-4, rtol=1e-3)
     except CheckFailed as fail:
         first = int(((got - expected).abs() > 1e-4 + 1e-3 * expected.abs()).float().argmax())
-        fail.message = (f"the loss curve leaves torch.optim's at step {first + 1} of {steps} "
-                        f"(loss {got[first]:.5f} vs {expected[first]:.5f})")
+        fail.message = (
+            f"the loss curve leaves torch.optim's at step {first + 1} of {steps} "
+            f"(loss {got[first]:.5f} vs {expected[first]:.5f})"
+        )
         raise
-    diff = max(compare(f"parameter {name}", b, a, atol=1e-4, rtol=1e-3)
-               for (name, a), b in zip(model.named_parameters(), ref_model.parameters()))
+    diff = max(
+        compare(f"parameter {name}", b, a, atol=1e-4, rtol=1e-3)
+        for (name, a), b in zip(model.named_parameters(), ref_model.parameters())
+    )
     return f"{steps} training steps, final loss {losses[-1]:.4f} (torch: {ref_losses[-1]:.4f})", diff

@@ -65,8 +65,12 @@ class CheckResult:
         colour = "#1a7f37" if self.passed else "#cf222e"
         rows = "".join(
             f"<tr><th style='text-align:left'>{k}</th><td><pre style='margin:0'>{html.escape(str(v))}</pre></td></tr>"
-            for k, v in (("expected", self.expected), ("got", self.got), ("max diff", self.max_diff),
-                         ("traceback", self.traceback))
+            for k, v in (
+                ("expected", self.expected),
+                ("got", self.got),
+                ("max diff", self.max_diff),
+                ("traceback", self.traceback),
+            )
             if v is not None
         )
         return (
@@ -100,8 +104,7 @@ def run_check(name: str):
             except CheckArgumentError:
                 raise  # a wrong argument to the check itself: the caller must see it
             except CheckFailed as fail:
-                result = CheckResult(name, False, fail.message, _short(fail.expected), _short(fail.got),
-                                     fail.max_diff)
+                result = CheckResult(name, False, fail.message, _short(fail.expected), _short(fail.got), fail.max_diff)
             except Exception as error:  # noqa: BLE001 - the student's code may raise anything
                 result = _from_student_exception(name, error)
             result.seconds = time.perf_counter() - start
@@ -147,8 +150,9 @@ def compare(what: str, expected: Any, got: Any, atol: float = 1e-6, rtol: float 
     if not torch.is_tensor(got):
         raise CheckFailed(f"{what}: expected a tensor, got {type(got).__name__}", expected, got)
     if tuple(got.shape) != tuple(expected.shape):
-        raise CheckFailed(f"{what}: wrong shape, expected {tuple(expected.shape)}, got {tuple(got.shape)}",
-                          expected, got)
+        raise CheckFailed(
+            f"{what}: wrong shape, expected {tuple(expected.shape)}, got {tuple(got.shape)}", expected, got
+        )
     got_ = got.detach().to(dtype=torch.float64, device="cpu")
     exp_ = expected.detach().to(dtype=torch.float64, device="cpu")
     if not torch.isfinite(got_).all() and torch.isfinite(exp_).all():

@@ -1,0 +1,1 @@
+"""Autograding with nbgrader: releasing exercises, grading submissions, feedback and grades."""

@@ -1,0 +1,152 @@
+"""adl4cv-grade: grade a folder of submissions with one command.
+
+    adl4cv-grade 02_optimizers path/to/submissions            # in the repository (the course folder)
+    adl4cv-grade 02_optimizers submissions/ --jobs 4 --csv grades.csv
+
+The folder holds ``<student>.ipynb`` files (as exported by a course platform) or nbgrader's
+``<student>/<assignment>/<notebook>.ipynb``. The command autogrades every submission with nbgrader
+(in parallel, each in its own process and temporary folder, with time, memory and output limits),
+stores the grades in the course's nbgrader gradebook, writes feedback HTML (hidden tests' source
+removed) under ``feedback/``, exports a grades CSV and prints a per-student summary. Running it again
+regrades only changed submissions (``--force`` regrades all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from adl4cv_utils.grading.autograde import Outcome, autograde
+from adl4cv_utils.grading.limits import Limits
+from adl4cv_utils.grading.nbgrader_run import assignments, nbgrader_env, run_nbgrader
+from adl4cv_utils.grading.report import collect, table, write_csv
+from adl4cv_utils.grading.submissions import discover
+
+
+def source_fingerprint(course_dir: Path, assignment: str) -> str:
+    """A hash of the assignment's source and the nbgrader config: a change means every submission is regraded."""
+    digest = hashlib.sha256()
+    files = [course_dir / "nbgrader_config.py", *sorted((course_dir / "solutions" / assignment).rglob("*"))]
+    for path in files:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def check_kernel_can_import() -> None:
+    """nbgrader gives every student zero, silently, if the kernel cannot import the checks: fail loudly first."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import adl4cv_utils.checks"],
+        capture_output=True,
+        text=True,
+        env=nbgrader_env(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"adl4cv-grade: the grading kernel ({sys.executable}) cannot import adl4cv_utils; "
+            f"install it first (pip install -e .):\n{proc.stderr[-1500:]}"
+        )
+
+
+def write_problem_feedback(course_dir: Path, assignment: str, outcome: Outcome) -> None:
+    """A feedback page for a submission nbgrader could not grade, saying why."""
+    folder = course_dir / "feedback" / outcome.student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "not_graded.html").write_text(
+        f"<html><body><h1>{html.escape(assignment)}: not graded</h1>"
+        f"<p>Your submission could not be graded: {html.escape(outcome.reason)}.</p>"
+        "<p>Fix the notebook (open it in Jupyter, check that it runs from top to bottom) and submit again.</p>"
+        "</body></html>\n"
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="adl4cv-grade", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("assignment", help="assignment name, a folder of solutions/ (e.g. 02_optimizers)")
+    parser.add_argument("submissions", type=Path, help="folder of submissions (flat or nbgrader layout)")
+    parser.add_argument(
+        "--course-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="the nbgrader course folder with nbgrader_config.py and solutions/ (default: .)",
+    )
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers (default: cores)")
+    parser.add_argument("--force", action="store_true", help="regrade submissions that did not change")
+    parser.add_argument("--csv", type=Path, help="grades CSV (default: <course>/exports/<assignment>_grades.csv)")
+    parser.add_argument("--no-feedback", action="store_true", help="do not write feedback HTML")
+    parser.add_argument("--cell-timeout", type=int, default=Limits.cell_seconds, help="seconds per cell")
+    parser.add_argument(
+        "--submission-timeout", type=float, default=Limits.submission_seconds, help="seconds per submission"
+    )
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per submission (MB)")
+    parser.add_argument("--max-output-lines", type=int, default=Limits.output_lines, help="output lines kept per cell")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    start = time.perf_counter()
+    course_dir = args.course_dir.resolve()
+    if not (course_dir / "nbgrader_config.py").is_file():
+        print(f"adl4cv-grade: {course_dir} has no nbgrader_config.py (use --course-dir)", file=sys.stderr)
+        return 2
+    if args.assignment not in assignments(course_dir):
+        print(
+            f"adl4cv-grade: unknown assignment {args.assignment!r}; known: {', '.join(assignments(course_dir))}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        limits = Limits(
+            cell_seconds=args.cell_timeout,
+            submission_seconds=args.submission_timeout,
+            memory_mb=args.memory_mb,
+            output_lines=args.max_output_lines,
+            threads=max(1, (os.cpu_count() or 1) // max(args.jobs, 1)),
+        )
+        notebooks = sorted(p.name for p in (course_dir / "solutions" / args.assignment).glob("*.ipynb"))
+        subs = discover(args.submissions, args.assignment, notebooks)
+    except ValueError as error:
+        print(f"adl4cv-grade: {error}", file=sys.stderr)
+        return 2
+    check_kernel_can_import()
+    outcomes = autograde(
+        subs,
+        args.assignment,
+        course_dir,
+        limits,
+        jobs=args.jobs,
+        force=args.force,
+        source_fingerprint=source_fingerprint(course_dir, args.assignment),
+        progress=not args.quiet,
+    )
+    if not args.no_feedback:
+        proc = run_nbgrader(["generate_feedback", args.assignment, "--force"], cwd=course_dir)
+        if proc.returncode != 0:
+            print(f"adl4cv-grade: generate_feedback reported an error:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        for outcome in outcomes:
+            if outcome.status == "not graded":
+                write_problem_feedback(course_dir, args.assignment, outcome)
+    rows = collect(outcomes, args.assignment, course_dir)
+    csv_path = write_csv(rows, args.csv or course_dir / "exports" / f"{args.assignment}_grades.csv")
+    print(table(rows))
+    print(f"grades: {csv_path}")
+    if not args.no_feedback:
+        print(f"feedback: {course_dir / 'feedback'}/<student>/{args.assignment}/")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
