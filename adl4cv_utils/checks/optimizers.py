@@ -121,10 +121,12 @@ def _adam(variant: str):
         tt = t + 1 if variant == "t_plus_one" else t
         if variant == "no_bias_correction":
             m_hat, v_hat = m, v
-        elif variant == "slide_bias_correction":
-            m_hat, v_hat = m / (1 - b1), v / (1 - b2)
         else:
             m_hat, v_hat = m / (1 - b1**tt), v / (1 - b2**tt)
+            if variant in ("slide_bias_correction", "slide_m"):
+                m_hat = m / (1 - b1)
+            if variant in ("slide_bias_correction", "slide_v"):
+                v_hat = v / (1 - b2)
         s["m"], s["v"] = (m_hat, v_hat) if variant == "store_corrected" else (m, v)
         if variant == "eps_in_sqrt":
             return p - lr * m_hat / torch.sqrt(v_hat + eps)
