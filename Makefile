@@ -12,7 +12,7 @@ MATHJAX := _vendor/mathjax/tex-chtml.js
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: book test test-fast lint format grade-demo benchmarks clean env mathjax
+.PHONY: book test test-fast lint format exercises benchmarks clean env mathjax chromium
 
 env: $(BIN)/.installed
 mathjax: $(MATHJAX)
@@ -29,11 +29,17 @@ $(MATHJAX):
 	cd _vendor/.mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
 	mv _vendor/.mathjax-tmp/package/es5 _vendor/mathjax && rm -rf _vendor/.mathjax-tmp
 
+# The browser tests need Debian's chromium; installed here when missing and we may (root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Install Chromium first (Debian/Ubuntu: sudo apt-get install chromium)"; exit 1; fi; }
+
 book: env mathjax
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
-test: env mathjax
+test: env mathjax chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -199,7 +199,7 @@ def _diagnose(kind: str, p0: torch.Tensor, grads: list, got_path: list, hyper: d
             if g is not None:
                 t += 1
                 p = update(p, g, state, hyper, t)
-            if not torch.allclose(p, got, atol=ATOL * 100, rtol=RTOL * 100):
+            if not torch.allclose(p, got, atol=ATOL, rtol=RTOL):  # as strict as the check itself
                 ok = False
                 break
         if ok:

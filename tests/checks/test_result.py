@@ -1,0 +1,74 @@
+"""Does CheckResult report, render and raise as promised, and does run_check contain student errors?"""
+
+import pytest
+import torch
+
+from adl4cv_utils.checks import CheckArgumentError, CheckFailed, CheckResult, compare, run_check
+
+
+@run_check("demo")
+def demo_check(fn, scale: float = 1.0):
+    if scale <= 0:
+        raise CheckArgumentError(f"scale: expected a positive number, got {scale}")
+    expected = torch.arange(4.0) * scale
+    return "ok", compare("output", expected, fn(scale))
+
+
+def test_pass_and_summary(capsys):
+    """Does a right answer pass, print one line with the max difference, and render as HTML?"""
+    result = demo_check(lambda s: torch.arange(4.0) * s + 1e-9)
+    assert result.passed and result.max_diff == pytest.approx(1e-9, rel=0.1)
+    result.assert_passed()
+    line = capsys.readouterr().out
+    assert line.startswith("PASS  demo (max diff") and line.count("\n") == 1
+    assert "PASS" in result._repr_html_() and result.to_dict()["name"] == "demo"
+
+
+def test_wrong_values_fail_with_expected_and_got():
+    """Does a wrong answer fail with expected vs got, and assert_passed raise AssertionError with them?"""
+    result = demo_check(lambda s: torch.arange(4.0) * s * 2)
+    assert not result.passed and result.message == "output differs" and result.max_diff == pytest.approx(3.0)
+    assert "expected: tensor([0, 1, 2, 3]) shape=(4,)" in result.summary()
+    assert "got:      tensor([0, 2, 4, 6])" in result.summary()
+    with pytest.raises(AssertionError, match="FAIL  demo"):
+        result.assert_passed()
+
+
+@pytest.mark.parametrize(
+    "fn,message",
+    [
+        (lambda s: torch.zeros(3), "wrong shape, expected (4,), got (3,)"),
+        (lambda s: [0, 1, 2, 3], "expected a tensor, got list"),
+        (lambda s: torch.full((4,), float("nan")), "NaN or inf"),
+    ],
+)
+def test_shape_type_nan(fn, message):
+    """Are a wrong shape, a wrong type and NaN each reported as a failed result, not an exception?"""
+    result = demo_check(fn)
+    assert not result.passed and message in result.message
+
+
+def test_student_exception_becomes_failed_result():
+    """Does an exception in the student's code become a failed result with its traceback?"""
+
+    def broken(s):
+        raise KeyError("oops")
+
+    result = demo_check(broken)
+    assert not result.passed and "your code raised KeyError" in result.message
+    assert "broken" in result.traceback
+    stub = demo_check(lambda s: (_ for _ in ()).throw(NotImplementedError()))
+    assert "not implemented yet" in stub.message
+
+
+def test_wrong_argument_to_the_check_raises():
+    """Is a wrong argument to the check itself a ValueError for the caller, not a student failure?"""
+    with pytest.raises(ValueError, match="scale"):
+        demo_check(lambda s: torch.zeros(4), scale=-1)
+
+
+def test_check_failed_carries_fields():
+    """Does CheckFailed keep the message and numbers it was given?"""
+    fail = CheckFailed("m", expected=1, got=2, max_diff=1.0)
+    assert (fail.message, fail.expected, fail.got, fail.max_diff) == ("m", 1, 2, 1.0)
+    assert "FAIL" in CheckResult("x", False, "m").summary()
