@@ -10,7 +10,8 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-chtml.js
 # The environment's bin/ must be on PATH: nbgrader runs `alembic`, the book build runs kernels.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-export MPLBACKEND := Agg
+# Tiny models run fastest on one thread (and a busy 2-core machine is slowed 10x by two).
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: book test test-fast lint format exercises benchmarks clean env mathjax chromium
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -24,11 +25,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
+from adl4cv_utils.grading import sandbox
+from adl4cv_utils.grading.execute import limit_reasons
 from adl4cv_utils.grading.limits import Limits
-from adl4cv_utils.grading.nbgrader_run import nbgrader_env, run_nbgrader
+from adl4cv_utils.grading.nbgrader_run import REPO_ROOT, nbgrader_env, run_nbgrader
+from adl4cv_utils.grading.repair import nbgrader_id, repair
 from adl4cv_utils.grading.submissions import Submission
 
 
@@ -48,11 +53,11 @@ def gradebook_url(course_dir: Path) -> str:
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
 
 
-def prepare_assignment(assignment: str, course_dir: Path, work: Path) -> Path:
-    """Put the assignment into the course's gradebook and return a pristine gradebook to copy per worker.
+def prepare_assignment(assignment: str, course_dir: Path, work: Path) -> tuple[Path, Path]:
+    """Put the assignment into the course's gradebook; return (pristine gradebook, release folder).
 
     ``nbgrader generate_assignment`` records the source's cells (hidden tests included) in a
-    gradebook; it runs twice in parallel: in the course (release written to a temporary folder, so
+    gradebook; it runs twice in parallel: in the course (release written to ``work/release``, so
     exercises/ is untouched) and in an empty temporary course that yields the pristine template.
     """
     template_course = work / "template"
@@ -72,21 +77,47 @@ def prepare_assignment(assignment: str, course_dir: Path, work: Path) -> Path:
             proc = future.result()
             if proc.returncode != 0:
                 raise RuntimeError(f"nbgrader generate_assignment {assignment} ({key}) failed:\n{proc.stderr[-3000:]}")
-    return template_course / "gradebook.db"
+    return template_course / "gradebook.db", work / "release" / assignment
 
 
-def _worker(
-    sub: Submission, assignment: str, course_dir: Path, template_db: Path, limits: Limits, work: Path
-) -> tuple[Outcome, Path | None]:
+@dataclass
+class Batch:
+    """What every worker of one grading run shares."""
+
+    assignment: str
+    course_dir: Path
+    template_db: Path
+    release: Path
+    limits: Limits
+    work: Path
+    other_assignments: dict[str, set[str]]
+    slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker environments (sandbox uid)
+
+
+def _worker(sub: Submission, batch: Batch) -> tuple[Outcome, Path | None]:
     """Autograde one submission in its own temporary course; return its outcome and autograded folder."""
     start = time.perf_counter()
-    course = Path(tempfile.mkdtemp(prefix=f"{sub.student}-", dir=work))
-    shutil.copy(course_dir / "nbgrader_config.py", course)
-    shutil.copy(template_db, course / "gradebook.db")
+    assignment, limits = batch.assignment, batch.limits
+    outcome = Outcome(sub.student, "graded")
+    course = Path(tempfile.mkdtemp(prefix=f"{sub.student}-", dir=batch.work))
+    shutil.copy(batch.course_dir / "nbgrader_config.py", course)
+    shutil.copy(batch.template_db, course / "gradebook.db")
     target = course / "submitted" / sub.student / assignment
     target.mkdir(parents=True)
+    notes: list[str] = []
     for name, path in sub.notebooks.items():
-        shutil.copy(path, target / name)
+        repaired, found = repair(
+            nbformat.read(path, as_version=4),
+            nbformat.read(batch.release / name, as_version=4),
+            assignment,
+            batch.other_assignments,
+        )
+        if repaired is None:
+            outcome.status, outcome.reason = "not graded", "; ".join(found)
+            outcome.seconds = time.perf_counter() - start
+            return outcome, None
+        notes += found
+        nbformat.write(repaired, target / name)
     args = [
         sys.executable,
         "-m",
@@ -97,37 +128,45 @@ def _worker(
         sub.student,
         "--force",
         f"--Execute.timeout={limits.cell_seconds}",
+        f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
+        f"--LimitedExecute.max_output_chars={limits.output_chars}",
         f"--LimitOutput.max_lines={limits.output_lines}",
     ]
     log = course / "autograde.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            args,
-            cwd=course,
-            env=nbgrader_env(limits.environment()),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=limits.apply_in_child,
-            start_new_session=True,
-        )
-        try:
-            proc.wait(timeout=limits.submission_seconds)
-            reason = ""
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            reason = f"time limit: grading stopped after {limits.submission_seconds:.0f} s for the whole submission"
-    outcome = Outcome(sub.student, "graded", reason, fingerprint=sub.fingerprint())
+    slot_env = batch.slots.get()  # this worker's environment (its own sandbox uid)
+    try:
+        with open(log, "w") as out:
+            proc = subprocess.Popen(
+                args,
+                cwd=course,
+                env=nbgrader_env({**limits.environment(), **slot_env}),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=limits.apply_in_child,
+                start_new_session=True,
+            )
+            try:  # a backstop: LimitedExecute already stops the notebook at submission_seconds
+                proc.wait(timeout=limits.submission_seconds + 120)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                notes.append(f"time limit: grading was stopped after {limits.submission_seconds + 120:.0f} s")
+    finally:
+        batch.slots.put(slot_env)
     outcome.scores = _read_scores(course / "gradebook.db", assignment, sub.student, list(sub.notebooks))
     autograded = course / "autograded" / sub.student / assignment
-    log_text = log.read_text(errors="replace")
-    if not reason:
-        outcome.reason = _reason_from_log(log_text, proc.returncode)
-    if not autograded.is_dir() or not any(autograded.glob("*.ipynb")):
+    graded = sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []
+    for path in graded:
+        notes += limit_reasons(nbformat.read(path, as_version=4), limits.submission_seconds)
+    if not graded:
         outcome.status = "not graded"
-        outcome.reason = outcome.reason or "nbgrader produced no autograded notebook"
+        notes.append(
+            _reason_from_log(log.read_text(errors="replace"), proc.returncode)
+            or "nbgrader produced no autograded notebook"
+        )
         autograded = None
-    elif outcome.reason:
+    elif any(n.startswith(("time limit", "the kernel died")) for n in notes):
         outcome.status = "partly graded"
+    outcome.reason = "; ".join(dict.fromkeys(notes))
     outcome.seconds = time.perf_counter() - start
     return outcome, autograded
 
@@ -141,17 +180,9 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _reason_from_log(log: str, returncode: int) -> str:
-    """A one-line reason from nbgrader's log when autograding a notebook went wrong."""
-    markers = ("DeadKernelError", "Kernel died", "MemoryError", "CellTimeoutError", "Traceback")
-    if returncode == 0 and not any(m in log for m in markers[:2]):
-        return ""
-    for line in log.splitlines():
-        if "DeadKernelError" in line or "Kernel died" in line:
-            return "the kernel died while running the notebook (a cell ended the process or ran out of memory)"
-    if returncode != 0:
-        errors = [ln for ln in log.splitlines() if "[ERROR]" in ln or "Error" in ln]
-        return f"nbgrader failed: {errors[-1].strip()[:300] if errors else 'exit code ' + str(returncode)}"
-    return ""
+    """A one-line reason from nbgrader's log when it produced nothing."""
+    errors = [ln.strip() for ln in log.splitlines() if "[ERROR]" in ln or "Error:" in ln]
+    return f"nbgrader failed: {errors[-1][:300]}" if errors else f"nbgrader failed (exit code {returncode})"
 
 
 def _read_scores(db: Path, assignment: str, student: str, notebooks: list[str]) -> dict:
@@ -182,6 +213,11 @@ def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment
         shutil.rmtree(target)
     if autograded is not None:
         shutil.copytree(autograded, target)
+        if outcome.reason:
+            for path in target.glob("*.ipynb"):
+                nb = nbformat.read(path, as_version=4)
+                nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Notes from the grader:** {outcome.reason}."))
+                nbformat.write(nb, path)
     with warnings.catch_warnings(), Gradebook(gradebook_url(course_dir)) as gb:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's API triggers harmless autoflush warnings
         gb.update_or_create_student(sub.student)
@@ -196,6 +232,15 @@ def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment
     state = state_file(course_dir, assignment, sub.student)
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps(asdict(outcome), indent=1))
+
+
+def _grade_ids(course_dir: Path) -> dict[str, set[str]]:
+    """The nbgrader cell ids of every assignment of the course (to name the one a stray notebook is from)."""
+    ids: dict[str, set[str]] = {}
+    for path in sorted((course_dir / "solutions").glob("*/*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        ids.setdefault(path.parent.name, set()).update(g for c in cells if (g := nbgrader_id(c)))
+    return ids
 
 
 def state_file(course_dir: Path, assignment: str, student: str) -> Path:
@@ -244,23 +289,39 @@ def autograde(
     if todo or broken:
         with tempfile.TemporaryDirectory(prefix="adl4cv-grade-") as tmp:
             work = Path(tmp)
-            template = prepare_assignment(assignment, course_dir, work)
+            template, release = prepare_assignment(assignment, course_dir, work)
             for sub in broken:  # unreadable notebooks: zero points and the reason, nothing to run
                 outcomes[sub.student] = Outcome(sub.student, "not graded", sub.problem or "")
                 store(outcomes[sub.student], None, sub, assignment, course_dir)
+            batch = Batch(assignment, course_dir, template, release, limits, work, _grade_ids(course_dir))
+            scratch = None
+            if limits.isolation:  # one kernel spec per worker slot, each with its own uid
+                scratch = Path(tempfile.mkdtemp(prefix="adl4cv-kernels-", dir="/var/tmp"))
+                scratch.chmod(0o711)
+                hidden = sandbox.secrets(course_dir, REPO_ROOT)
+                for slot in range(jobs):
+                    spec = sandbox.kernel_spec(work / f"jupyter-{slot}", hidden, scratch, sandbox.BASE_UID + slot)
+                    batch.slots.put({"JUPYTER_PATH": str(spec.parents[1])})
+            else:
+                for _ in range(jobs):
+                    batch.slots.put({})
             by_student = {s.student: s for s in todo}
-            with ThreadPoolExecutor(jobs) as pool:
-                futures = [pool.submit(_worker, s, assignment, course_dir, template, limits, work) for s in todo]
-                for future in tqdm(
-                    as_completed(futures),
-                    total=len(futures),
-                    desc=f"grading {assignment}",
-                    unit="submission",
-                    disable=not progress,
-                ):
-                    outcome, autograded = future.result()
-                    sub = by_student[outcome.student]
-                    outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
-                    store(outcome, autograded, sub, assignment, course_dir)  # main thread: the one writer
-                    outcomes[outcome.student] = outcome
+            try:
+                with ThreadPoolExecutor(jobs) as pool:
+                    futures = [pool.submit(_worker, s, batch) for s in todo]
+                    for future in tqdm(
+                        as_completed(futures),
+                        total=len(futures),
+                        desc=f"grading {assignment}",
+                        unit="submission",
+                        disable=not progress,
+                    ):
+                        outcome, autograded = future.result()
+                        sub = by_student[outcome.student]
+                        outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
+                        store(outcome, autograded, sub, assignment, course_dir)  # main thread: the one writer
+                        outcomes[outcome.student] = outcome
+            finally:
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
     return [outcomes[s.student] for s in subs]

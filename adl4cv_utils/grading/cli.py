@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from adl4cv_utils.grading import sandbox
 from adl4cv_utils.grading.autograde import Outcome, autograde
 from adl4cv_utils.grading.limits import Limits
 from adl4cv_utils.grading.nbgrader_run import assignments, nbgrader_env, run_nbgrader
@@ -90,6 +91,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per submission (MB)")
     parser.add_argument("--max-output-lines", type=int, default=Limits.output_lines, help="output lines kept per cell")
+    parser.add_argument(
+        "--max-output-chars", type=int, default=Limits.output_chars, help="output characters kept per cell"
+    )
+    parser.add_argument(
+        "--isolation",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="run kernels in a sandbox that hides the course files (needs root; auto: when possible)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -107,12 +117,27 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    isolation = sandbox.available() if args.isolation == "auto" else args.isolation == "on"
+    if args.isolation == "on" and not sandbox.available():
+        print(
+            "adl4cv-grade: --isolation on needs root, util-linux's unshare and mount, and a user 'nobody'",
+            file=sys.stderr,
+        )
+        return 2
+    if not isolation:
+        print(
+            "adl4cv-grade: kernels run without the sandbox (as your user, seeing your files); run as root "
+            "(e.g. in a container) to isolate them",
+            file=sys.stderr,
+        )
     try:
         limits = Limits(
             cell_seconds=args.cell_timeout,
             submission_seconds=args.submission_timeout,
             memory_mb=args.memory_mb,
             output_lines=args.max_output_lines,
+            output_chars=args.max_output_chars,
+            isolation=isolation,
             threads=max(1, (os.cpu_count() or 1) // max(args.jobs, 1)),
         )
         notebooks = sorted(p.name for p in (course_dir / "solutions" / args.assignment).glob("*.ipynb"))

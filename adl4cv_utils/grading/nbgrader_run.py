@@ -18,7 +18,6 @@ def nbgrader_env(extra: dict | None = None) -> dict:
     """The current environment with this interpreter's bin/ first on PATH."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.setdefault("MPLBACKEND", "Agg")
     env.update(extra or {})
     return env
 

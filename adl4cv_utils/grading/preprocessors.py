@@ -1,5 +1,6 @@
 """Which nbgrader preprocessors does the course change, and why?
 
+* ``LimitedExecute`` (execute.py) runs the notebook under the grading limits.
 * ``StderrToStdout`` runs after execution: nbgrader gives zero points to a test cell with any
   stderr output, and PyTorch prints warnings there from correct code. Errors still fail a test
   because they are ``error`` outputs, not streams.
@@ -48,12 +49,15 @@ class HideHiddenTests(Preprocessor):
 
 
 def autograde_preprocessors() -> list:
-    """nbgrader's autograde preprocessors with StderrToStdout right after execution."""
+    """nbgrader's autograde preprocessors: LimitedExecute instead of Execute, then StderrToStdout."""
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
 
+    from adl4cv_utils.grading.execute import LimitedExecute
+
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    steps.insert(steps.index(Execute) + 1, StderrToStdout)
+    at = steps.index(Execute)
+    steps[at : at + 1] = [LimitedExecute, StderrToStdout]
     return steps
 
 
