@@ -11,6 +11,7 @@ forbidden while the student's code runs (the helpers are those of ``convolution.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
@@ -29,6 +30,14 @@ from adl4cv_utils.checks.convolution import (
 from adl4cv_utils.checks.result import CheckFailed, run_check
 
 SIGNATURE = "Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)"
+ARGUMENTS = {
+    "in_channels": inspect.Parameter.empty,
+    "out_channels": inspect.Parameter.empty,
+    "kernel_size": inspect.Parameter.empty,
+    "stride": 1,
+    "padding": 0,
+    "bias": True,
+}
 
 
 def _call_text(args, kwargs) -> str:
@@ -66,7 +75,16 @@ def _parameter(module, name: str, shape: tuple, call: str, swapped: tuple | None
 
 @run_check("Conv2d parameters")
 def check_conv2d_module_shapes(Conv2d):
-    """Are weight (out, in, kh, kw) and bias (out,) nn.Parameters, and bias None with bias=False?"""
+    """Are the arguments as in the contract, weight (out, in, kh, kw) and bias (out,) nn.Parameters, bias None
+    with bias=False?"""
+    if not (isinstance(Conv2d, type) and issubclass(Conv2d, nn.Module)):
+        raise CheckFailed(f"Conv2d must be a subclass of nn.Module, got {Conv2d!r}")
+    params = inspect.signature(Conv2d.__init__).parameters
+    for name, default in ARGUMENTS.items():
+        if name not in params:
+            raise CheckFailed(f"Conv2d.__init__ has no argument {name!r}: the constructor must be {SIGNATURE}")
+        if params[name].default != default:
+            raise CheckFailed(f"the default of {name!r} should be {default!r}", default, params[name].default)
     for args, kwargs in (((3, 8, 3), {}), ((2, 5, 5), {"stride": 2, "padding": 1})):
         call = _call_text(args, kwargs)
         m = build(Conv2d, *args, **kwargs)

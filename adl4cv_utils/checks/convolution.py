@@ -121,12 +121,17 @@ def compare_output(expected, got, where: str, mistakes, shape_hint: str, what: s
     """compare() with the case in the message and, on a difference, the name of a recognised mistake."""
     if not torch.is_tensor(got):
         raise CheckFailed(f"{where}: expected a tensor, got {type(got).__name__}", expected, got)
+    if got.shape == expected.shape and got.dtype != expected.dtype:
+        raise CheckFailed(
+            f"{where}: your {what} is {got.dtype} for {expected.dtype} inputs; torch keeps the input's dtype: "
+            "make new tensors with dtype=x.dtype (or x.new_zeros(...))",
+            expected.dtype,
+            got.dtype,
+        )
     try:
         return compare(what, expected, got, ATOL, RTOL)
     except CheckFailed as fail:
         hint = diagnose(got, mistakes)
-        if not hint and got.shape == expected.shape and got.dtype != expected.dtype:
-            hint = f"your output is {got.dtype} for {expected.dtype} inputs: make new tensors with dtype=x.dtype"
         extra = f"; looks like {hint}" if hint else (f" ({shape_hint})" if got.shape != expected.shape else "")
         fail.message = f"{where}: {fail.message}{extra}"
         raise
