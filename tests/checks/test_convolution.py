@@ -94,6 +94,17 @@ def test_reference_module_passes(check):
     assert result.passed, str(result)
 
 
+def test_loop_implementation_passes():
+    """Does a correct conv2d written with loops (the notebook's conv2d_loops) pass as well as the unfold one?"""
+    nb = nbformat.read(notebook_path("solutions", A), as_version=4)
+    source = next(c.source for c in nb.cells if "def conv2d_loops" in c.source).split("def seconds")[0]
+    ns = dict(REF)
+    exec(source, ns)
+    for check in CONV_CHECKS:
+        result = check(ns["conv2d_loops"])
+        assert result.passed, str(result)
+
+
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_reference_passes_other_seeds(seed):
     """Do the random-shape checks pass the reference for seeds the notebook does not use?"""
