@@ -18,8 +18,16 @@ from adl4cv_utils.checks import optimizers as checks  # noqa: E402
 
 
 def main(repeats: int = 3) -> None:
-    names = ["check_interface", "check_single_step", "check_many_steps", "check_param_groups", "check_no_grad",
-             "check_hyperparameters", "check_eps", "check_training_run"]
+    names = [
+        "check_interface",
+        "check_single_step",
+        "check_many_steps",
+        "check_param_groups",
+        "check_no_grad",
+        "check_hyperparameters",
+        "check_eps",
+        "check_training_run",
+    ]
     print(f"{'check':<24} {'kind':<13} {'median s':>9} {'max s':>7}")
     worst = 0.0
     for cls, kind in REFERENCE:

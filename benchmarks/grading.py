@@ -40,8 +40,11 @@ def course(root: Path) -> Path:
 
 
 def env() -> dict:
-    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    return dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+    )
 
 
 def serial_nbgrader(subs: dict, work: Path) -> float:
@@ -64,9 +67,25 @@ def ours(subs: dict, work: Path, jobs: int) -> float:
     for student, nb in subs.items():
         (folder / f"{student}.ipynb").write_text(json.dumps(nb))
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "adl4cv_utils.grading", A, str(folder), "--course-dir", str(root),
-                           "--jobs", str(jobs), "--quiet", "--no-feedback"], env=env(), capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "adl4cv_utils.grading",
+            A,
+            str(folder),
+            "--course-dir",
+            str(root),
+            "--jobs",
+            str(jobs),
+            "--quiet",
+            "--no-feedback",
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         print(proc.stderr[-2000:])
@@ -87,8 +106,10 @@ def main() -> None:
     n = args.n
     print(f"{n} submissions on {os.cpu_count()} cores")
     print(f"serial nbgrader autograde: {serial:7.1f} s  ({serial / n:.2f} s per submission)")
-    print(f"adl4cv-grade --jobs {args.jobs}:     {parallel:7.1f} s  ({parallel / n:.2f} s per submission, "
-          "including gradebook setup and the sandbox)")
+    print(
+        f"adl4cv-grade --jobs {args.jobs}:     {parallel:7.1f} s  ({parallel / n:.2f} s per submission, "
+        "including gradebook setup and the sandbox)"
+    )
     print(f"ratio: {serial / parallel:.2f}x faster (goal: at least 2x, under 3 s per submission)")
 
 

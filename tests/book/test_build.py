@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from test_notebooks import toc_files
+
+from book.test_notebooks import toc_files
 
 pytestmark = pytest.mark.slow
 HTML = REPO / "_build" / "html"

@@ -8,12 +8,14 @@ import nbformat
 import pytest
 import yaml
 from conftest import REPO
-from lecture import SECTIONS
+
+from book.lecture import SECTIONS
 
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
 COLAB_INSTALL = f'%pip install -q "adl4cv-utils @ git+{CONFIG["repository"]["url"]}"'
-CUDA_USE = re.compile(r"\.cuda\(|[\"']cuda[\"']|torch\.device\(\s*[\"']cuda")
+# Putting work on the GPU (not: checking `device.type == "cuda"` to synchronise a timer).
+CUDA_USE = re.compile(r"\.cuda\(|torch\.device\(\s*[\"']cuda|device\s*=\s*[\"']cuda")
 
 
 def toc_files(node=TOC) -> list[str]:
