@@ -94,38 +94,44 @@ class Batch:
     slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker environments (sandbox uid)
 
 
-def _worker(sub: Submission, batch: Batch) -> tuple[Outcome, Path | None]:
-    """Autograde one submission in its own temporary course; return its outcome and autograded folder."""
+def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path | None]]:
+    """Autograde a chunk of submissions in one temporary course with one nbgrader process.
+
+    One process per chunk (not per submission) saves nbgrader's start-up, which costs about as
+    much as grading a notebook; each notebook still gets its own kernel, limits and sandbox.
+    """
     start = time.perf_counter()
     assignment, limits = batch.assignment, batch.limits
-    outcome = Outcome(sub.student, "graded")
-    course = Path(tempfile.mkdtemp(prefix=f"{sub.student}-", dir=batch.work))
+    course = Path(tempfile.mkdtemp(prefix="chunk-", dir=batch.work))
     shutil.copy(batch.course_dir / "nbgrader_config.py", course)
     shutil.copy(batch.template_db, course / "gradebook.db")
-    target = course / "submitted" / sub.student / assignment
-    target.mkdir(parents=True)
-    notes: list[str] = []
-    for name, path in sub.notebooks.items():
-        repaired, found = repair(
-            nbformat.read(path, as_version=4),
-            nbformat.read(batch.release / name, as_version=4),
-            assignment,
-            batch.other_assignments,
-        )
-        if repaired is None:
-            outcome.status, outcome.reason = "not graded", "; ".join(found)
-            outcome.seconds = time.perf_counter() - start
-            return outcome, None
-        notes += found
-        nbformat.write(repaired, target / name)
+    done: list[tuple[Outcome, Path | None]] = []
+    todo: list[tuple[Submission, Outcome, list[str]]] = []
+    for sub in chunk:
+        outcome, notes = Outcome(sub.student, "graded"), []
+        target = course / "submitted" / sub.student / assignment
+        target.mkdir(parents=True)
+        for name, path in sub.notebooks.items():
+            release = nbformat.read(batch.release / name, as_version=4)
+            repaired, found = repair(nbformat.read(path, as_version=4), release, assignment, batch.other_assignments)
+            if repaired is None:
+                outcome.status, outcome.reason = "not graded", "; ".join(found)
+                break
+            notes += found
+            nbformat.write(repaired, target / name)
+        if outcome.status == "not graded":
+            shutil.rmtree(target.parent)
+            done.append((outcome, None))
+        else:
+            todo.append((sub, outcome, notes))
+    if not todo:
+        return done
     args = [
         sys.executable,
         "-m",
         "nbgrader",
         "autograde",
         assignment,
-        "--student",
-        sub.student,
         "--force",
         f"--Execute.timeout={limits.cell_seconds}",
         f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
@@ -133,6 +139,7 @@ def _worker(sub: Submission, batch: Batch) -> tuple[Outcome, Path | None]:
         f"--LimitOutput.max_lines={limits.output_lines}",
     ]
     log = course / "autograde.log"
+    backstop = len(todo) * (limits.submission_seconds + 60) + 60
     slot_env = batch.slots.get()  # this worker's environment (its own sandbox uid)
     try:
         with open(log, "w") as out:
@@ -145,30 +152,32 @@ def _worker(sub: Submission, batch: Batch) -> tuple[Outcome, Path | None]:
                 preexec_fn=limits.apply_in_child,
                 start_new_session=True,
             )
-            try:  # a backstop: LimitedExecute already stops the notebook at submission_seconds
-                proc.wait(timeout=limits.submission_seconds + 120)
+            try:  # a backstop: LimitedExecute already stops each notebook at submission_seconds
+                proc.wait(timeout=backstop)
+                stopped = ""
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                notes.append(f"time limit: grading was stopped after {limits.submission_seconds + 120:.0f} s")
+                stopped = f"time limit: grading was stopped after {backstop:.0f} s"
     finally:
         batch.slots.put(slot_env)
-    outcome.scores = _read_scores(course / "gradebook.db", assignment, sub.student, list(sub.notebooks))
-    autograded = course / "autograded" / sub.student / assignment
-    graded = sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []
-    for path in graded:
-        notes += limit_reasons(nbformat.read(path, as_version=4), limits.submission_seconds)
-    if not graded:
-        outcome.status = "not graded"
-        notes.append(
-            _reason_from_log(log.read_text(errors="replace"), proc.returncode)
-            or "nbgrader produced no autograded notebook"
-        )
-        autograded = None
-    elif any(n.startswith(("time limit", "the kernel died")) for n in notes):
-        outcome.status = "partly graded"
-    outcome.reason = "; ".join(dict.fromkeys(notes))
-    outcome.seconds = time.perf_counter() - start
-    return outcome, autograded
+    log_text = log.read_text(errors="replace")
+    elapsed = (time.perf_counter() - start) / len(todo)
+    for sub, outcome, notes in todo:
+        outcome.scores = _read_scores(course / "gradebook.db", assignment, sub.student, list(sub.notebooks))
+        autograded = course / "autograded" / sub.student / assignment
+        graded = sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []
+        for path in graded:
+            notes += limit_reasons(nbformat.read(path, as_version=4), limits.submission_seconds)
+        if not graded:
+            outcome.status = "not graded"
+            notes.append(stopped or _reason_from_log(log_text, sub.student))
+            autograded = None
+        elif stopped or any(n.startswith(("time limit", "the kernel died")) for n in notes):
+            outcome.status = "partly graded"
+        outcome.reason = "; ".join(dict.fromkeys(notes))
+        outcome.seconds = elapsed
+        done.append((outcome, autograded))
+    return done
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -179,10 +188,16 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _reason_from_log(log: str, returncode: int) -> str:
-    """A one-line reason from nbgrader's log when it produced nothing."""
-    errors = [ln.strip() for ln in log.splitlines() if "[ERROR]" in ln or "Error:" in ln]
-    return f"nbgrader failed: {errors[-1][:300]}" if errors else f"nbgrader failed (exit code {returncode})"
+def _reason_from_log(log: str, student: str) -> str:
+    """A one-line reason from nbgrader's log when it produced nothing for ``student``."""
+    lines = log.splitlines()
+    mine = [i for i, ln in enumerate(lines) if f"/submitted/{student}/" in ln and "[ERROR]" in ln]
+    # nbgrader logs the error text just before "There was an error processing assignment: .../<student>/..."
+    for i in mine:
+        before = [ln.strip() for ln in lines[max(0, i - 60) : i] if "Error" in ln and "[ERROR]" not in ln]
+        if before:
+            return f"nbgrader failed: {before[-1][:300]}"
+    return "nbgrader failed and produced no autograded notebook"
 
 
 def _read_scores(db: Path, assignment: str, student: str, notebooks: list[str]) -> dict:
@@ -232,6 +247,12 @@ def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment
     state = state_file(course_dir, assignment, sub.student)
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps(asdict(outcome), indent=1))
+
+
+def chunks(subs: list[Submission], jobs: int, most: int = 4) -> list[list[Submission]]:
+    """Split the work so that every worker gets several chunks (balance) of at most ``most`` each."""
+    size = max(1, min(most, -(-len(subs) // (jobs * 3))))
+    return [subs[i : i + size] for i in range(0, len(subs), size)]
 
 
 def _grade_ids(course_dir: Path) -> dict[str, set[str]]:
@@ -307,20 +328,17 @@ def autograde(
                     batch.slots.put({})
             by_student = {s.student: s for s in todo}
             try:
+                bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not progress)
                 with ThreadPoolExecutor(jobs) as pool:
-                    futures = [pool.submit(_worker, s, batch) for s in todo]
-                    for future in tqdm(
-                        as_completed(futures),
-                        total=len(futures),
-                        desc=f"grading {assignment}",
-                        unit="submission",
-                        disable=not progress,
-                    ):
-                        outcome, autograded = future.result()
-                        sub = by_student[outcome.student]
-                        outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
-                        store(outcome, autograded, sub, assignment, course_dir)  # main thread: the one writer
-                        outcomes[outcome.student] = outcome
+                    futures = [pool.submit(_worker, chunk, batch) for chunk in chunks(todo, jobs)]
+                    for future in as_completed(futures):
+                        for outcome, autograded in future.result():
+                            sub = by_student[outcome.student]
+                            outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
+                            store(outcome, autograded, sub, assignment, course_dir)  # main thread: the one writer
+                            outcomes[outcome.student] = outcome
+                            bar.update(1)
+                bar.close()
             finally:
                 if scratch is not None:
                     shutil.rmtree(scratch, ignore_errors=True)
