@@ -171,6 +171,16 @@ MISTAKES: dict[str, dict[str, tuple[Callable, str]]] = {
             "the bias correction divides by (1 - beta1) "
             "as on the slide; it must divide by (1 - beta1**t) with t the step count from 1",
         ),
+        "slide_m": (
+            _adam("slide_m"),
+            "the bias correction of m divides by (1 - beta1) as on the slide; it must divide by (1 - beta1**t) "
+            "with t the step count from 1",
+        ),
+        "slide_v": (
+            _adam("slide_v"),
+            "the bias correction of v divides by (1 - beta2) as on the slide; it must divide by (1 - beta2**t) "
+            "with t the step count from 1",
+        ),
         "no_bias_correction": (
             _adam("no_bias_correction"),
             "there is no bias correction: use m/(1 - beta1**t) and v/(1 - beta2**t)",

@@ -65,6 +65,8 @@ class Adam(Functional):
         state["m"], state["v"] = m, v
         if self.variant == "slide":
             m_hat, v_hat = m / (1 - b1), v / (1 - b2)
+        elif self.variant == "slide_m":  # only the first moment uses the slide's correction
+            m_hat, v_hat = m / (1 - b1), v / (1 - b2**t)
         elif self.variant == "no_bias_correction":
             m_hat, v_hat = m, v
         else:
@@ -107,6 +109,7 @@ WRONG = [
     (variant(RMSProp, "eps_in_sqrt"), "rmsprop", checks.check_eps, "eps is inside the square root"),
     (variant(RMSProp, "no_one_minus"), "rmsprop", checks.check_single_step, "(1 - beta) factor"),
     (variant(Adam, "slide"), "adam", checks.check_many_steps, "divides by (1 - beta1) as on the slide"),
+    (variant(Adam, "slide_m"), "adam", checks.check_many_steps, "correction of m divides by (1 - beta1) as on"),
     (variant(Adam, "no_bias_correction"), "adam", checks.check_single_step, "there is no bias correction"),
     (variant(Adam, "eps_in_sqrt"), "adam", checks.check_eps, "eps is inside the square root"),
     (variant(Adam, "hard_coded_betas"), "adam", checks.check_hyperparameters, "after step 2"),
