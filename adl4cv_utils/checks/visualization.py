@@ -16,20 +16,9 @@ import torch
 from torch import nn
 
 from adl4cv_utils.checks.result import CheckFailed, compare, run_check
+from adl4cv_utils.checks.training import ModeProbe  # records train/eval mode and grad mode per call
 
 ATOL, RTOL = 1e-5, 1e-4
-
-
-class ModeProbe(nn.Module):
-    """Identity layer that records (training, grad enabled) at each forward call."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls: list[tuple[bool, bool]] = []
-
-    def forward(self, x):
-        self.calls.append((self.training, torch.is_grad_enabled()))
-        return x
 
 
 def test_model(seed: int = 0, classes: int = 4) -> nn.Sequential:
