@@ -60,8 +60,8 @@ format: env
 exercises: env
 	$(BIN)/python -m adl4cv_utils.grading.release --all
 
-benchmarks: env
-	$(BIN)/python benchmarks/checks.py
+benchmarks: env mathjax
+	for script in benchmarks/checks*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/book.py
 

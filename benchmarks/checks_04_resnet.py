@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
-import nbformat
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from adl4cv_utils.checks import resnet
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def solution_source(notebook: Path, grade_id: str) -> str:
-    """The code of a solution cell with the nbgrader markers removed."""
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n".join(
-                line for line in cell.source.splitlines() if "### BEGIN" not in line and "### END" not in line
-            )
-    raise KeyError(grade_id)
+from adl4cv_utils.grading.release import solution_source
 
 
 def main(repeats: int = 3) -> None:
     namespace = {"torch": torch, "nn": nn, "F": F}
-    exec(solution_source(REPO / "solutions/04_resnet/resnet.ipynb", "basic_block"), namespace)
+    exec(solution_source("04_resnet", "basic_block"), namespace)
     block = namespace["BasicBlock"]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; seconds per check on the reference")
     print(f"{'check':28s} {'first':>8s} {'median':>8s}  result")

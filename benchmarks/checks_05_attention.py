@@ -12,27 +12,13 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from pathlib import Path
 
-import nbformat
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from adl4cv_utils.checks import attention
-
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "solutions/05_attention/attention.ipynb"
-
-
-def solution_source(notebook: Path, grade_id: str) -> str:
-    """The code of a solution cell with the nbgrader markers removed."""
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n".join(
-                line for line in cell.source.splitlines() if "### BEGIN" not in line and "### END" not in line
-            )
-    raise KeyError(grade_id)
+from adl4cv_utils.grading.release import solution_source
 
 
 def _time(fn, repeats: int, sync) -> float:
@@ -49,8 +35,8 @@ def _time(fn, repeats: int, sync) -> float:
 
 def main(repeats: int = 3) -> None:
     namespace = {"math": math, "torch": torch, "nn": nn, "F": F}
-    exec(solution_source(NOTEBOOK, "sdpa"), namespace)
-    exec(solution_source(NOTEBOOK, "mha"), namespace)
+    exec(solution_source("05_attention", "sdpa"), namespace)
+    exec(solution_source("05_attention", "mha"), namespace)
     sdpa, mha = namespace["scaled_dot_product_attention"], namespace["MultiHeadAttention"]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; seconds per check on the reference")
     print(f"{'check':32s} {'first':>8s} {'median':>8s}  result")

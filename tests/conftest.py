@@ -14,6 +14,8 @@ import matplotlib
 import nbformat
 import pytest
 
+from adl4cv_utils.grading.release import solution_source
+
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"
@@ -45,15 +47,7 @@ def with_solutions(assignment: str, replacements: dict[str, str], base: str = "e
 
 def solution_cell(assignment: str, grade_id: str) -> str:
     """The reference solution cell's code (markers removed), to build wrong variants from by text edits."""
-    nb = nbformat.read(notebook_path("solutions", assignment), as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n".join(
-                line
-                for line in cell.source.splitlines()
-                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
-            )
-    raise KeyError(grade_id)
+    return solution_source(assignment, grade_id)
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
+
 from adl4cv_utils.grading.nbgrader_run import REPO_ROOT, assignments, run_nbgrader
 
 
@@ -45,6 +47,16 @@ def generate(assignment: str, course_dir: Path = REPO_ROOT, out_dir: Path | None
     shutil.copytree(released, out_dir)
     shutil.rmtree(work, ignore_errors=True)
     return out_dir
+
+
+def solution_source(assignment: str, grade_id: str, course_dir: Path = REPO_ROOT) -> str:
+    """The reference code of one solution cell, markers removed (for tests and benchmarks)."""
+    for path in sorted((Path(course_dir) / "solutions" / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                lines = cell.source.splitlines()
+                return "\n".join(ln for ln in lines if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    raise ValueError(f"grade_id: no cell {grade_id!r} in solutions/{assignment}")
 
 
 def differences(expected: Path, actual: Path) -> list[str]:
