@@ -103,8 +103,9 @@ def _enter(
     shutil.copy(connection_file, conn)  # jupyter writes it 0600 as root: the kernel needs its own copy
     os.chown(conn, uid, uid)
     _open_closed_ancestors(scratch / ".stash")  # per kernel: parallel kernels must not share it
-    if fresh_tmp:  # every temporary folder (workers' gradebook copies, other courses) vanishes
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m,mode=1777", "tmpfs", "/tmp"], check=True)
+    if fresh_tmp:  # every temporary folder (workers' gradebook copies, other courses) vanishes,
+        # except the way to the interpreter and this package (a checkout may live under /tmp)
+        _replace_keeping(Path("/tmp"), "size=512m,mode=1777", scratch / ".stash")
     for path in hide:
         if os.path.isdir(path):
             subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=0555", "tmpfs", path], check=True)
@@ -135,32 +136,43 @@ def _needed_paths() -> list[Path]:
     return sorted(paths)
 
 
-def _open_closed_ancestors(stash: Path) -> None:
-    """Make the needed paths reachable for nobody (e.g. an interpreter under /root, which is 0700).
+def _replace_keeping(mountpoint: Path, options: str, stash: Path) -> None:
+    """Mount an empty tmpfs over ``mountpoint`` but keep the needed paths inside it reachable.
 
-    For each ancestor that others cannot enter: bind its needed children aside, mount an empty
-    0755 tmpfs over it, and bind the children back. Everything else in it stays invisible.
+    The first-level children of ``mountpoint`` that lead to a needed path are bound aside in
+    ``stash`` first and bound back onto the new, empty tmpfs afterwards; everything else that was
+    there becomes invisible to the kernel. (Secrets inside the children are hidden afterwards.)
     """
-    needed = _needed_paths()
+    needed = [p for p in _needed_paths() if mountpoint in p.parents]
+    children = sorted({mountpoint / p.relative_to(mountpoint).parts[0] for p in needed})
+    aside = []
+    for child in children:
+        spot = stash / f"{len(list(stash.glob('*'))) if stash.exists() else 0}"
+        if child.is_dir():
+            spot.mkdir(parents=True)
+        else:
+            spot.parent.mkdir(parents=True, exist_ok=True)
+            spot.touch()
+        subprocess.run(["mount", "--bind", str(child), str(spot)], check=True)
+        aside.append((child, spot))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mountpoint)], check=True)
+    for child, spot in aside:
+        child.mkdir() if spot.is_dir() else child.touch()
+        subprocess.run(["mount", "--bind", str(spot), str(child)], check=True)
+
+
+def _open_closed_ancestors(stash: Path) -> None:
+    """Make the needed paths reachable for the kernel's uid (e.g. an interpreter under /root, 0700).
+
+    Each ancestor that others cannot enter is replaced by an empty 0755 tmpfs holding only the
+    needed children.
+    """
     closed = sorted(
-        {a for p in needed for a in p.parents if a != Path("/") and not os.stat(a).st_mode & 0o001},
+        {a for p in _needed_paths() for a in p.parents if a != Path("/") and not os.stat(a).st_mode & 0o001},
         key=lambda a: len(a.parts),
     )
-    for n, ancestor in enumerate(closed):
-        children = sorted({ancestor / p.relative_to(ancestor).parts[0] for p in needed if ancestor in p.parents})
-        aside = []
-        for i, child in enumerate(children):
-            spot = stash / f"{n}-{i}"
-            spot.mkdir(parents=True) if child.is_dir() else (
-                spot.parent.mkdir(parents=True, exist_ok=True),
-                spot.touch(),
-            )
-            subprocess.run(["mount", "--bind", str(child), str(spot)], check=True)
-            aside.append((child, spot))
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", str(ancestor)], check=True)
-        for child, spot in aside:
-            child.mkdir() if spot.is_dir() else child.touch()
-            subprocess.run(["mount", "--bind", str(spot), str(child)], check=True)
+    for ancestor in closed:
+        _replace_keeping(ancestor, "mode=0755", stash)
 
 
 def main(argv: list[str] | None = None) -> None:
