@@ -10,6 +10,7 @@ SECTIONS = {
         "Rectified Linear Units (ReLU)",
         "Dead ReLU",
         "Maxout units",
+        "Normalization and initialization",
     ],
     "04_optimization": [
         "Gradient Descent for Neural Networks",
