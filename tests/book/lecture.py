@@ -22,6 +22,7 @@ SECTIONS = {
     ],
     "05_training": [
         "Importance of Learning Rate",
+        "Learning-rate schedules",
         "Over- and Underfitting",
         "Basic recipe for machine learning",
         "Regularization",
