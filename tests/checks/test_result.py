@@ -72,3 +72,29 @@ def test_check_failed_carries_fields():
     fail = CheckFailed("m", expected=1, got=2, max_diff=1.0)
     assert (fail.message, fail.expected, fail.got, fail.max_diff) == ("m", 1, 2, 1.0)
     assert "FAIL" in CheckResult("x", False, "m").summary()
+
+
+def test_a_check_leaves_the_global_rng_alone():
+    """After a check that seeds and draws, are torch's, NumPy's and random's global states unchanged?"""
+    import random
+
+    import numpy as np
+
+    from adl4cv_utils.checks import training
+
+    torch.manual_seed(123)
+    np.random.seed(5)
+    random.seed(7)
+    expected = (torch.rand(3), np.random.rand(2), random.random())
+    torch.manual_seed(123)
+    np.random.seed(5)
+    random.seed(7)
+
+    def dropout(p):
+        np.random.rand(4)  # student code may draw from any generator
+        random.random()
+        return torch.nn.Dropout(p)
+
+    assert training.check_dropout_train(dropout).passed
+    got = (torch.rand(3), np.random.rand(2), random.random())
+    assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1]) and got[2] == expected[2]
