@@ -18,6 +18,7 @@ batch first, ``mask`` broadcastable to ``(B, num_heads, Lq, Lk)``.
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -47,8 +48,10 @@ def padding_mask(lengths: list[int], max_length: int) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def attention_variant(q, k, v, mask=None, variant: str = ""):
-    """softmax(q k^T / sqrt(d_k)) v with a boolean mask (True = may attend), or one known mistake of it."""
+def attention_variant(q, k, v, mask=None, *, variant: str):
+    """One known mistake (``variant``, a key of SDPA_MISTAKES) of masked scaled dot-product attention."""
+    if variant not in SDPA_MISTAKES:
+        raise ValueError(f"variant: expected one of {sorted(SDPA_MISTAKES)}, got {variant!r}")
     scale = {"no_scale": 1.0, "scale_dk": q.shape[-1], "scale_dv": v.shape[-1] ** 0.5}.get(variant, q.shape[-1] ** 0.5)
     scores = q @ k.transpose(-2, -1) / scale  # (..., Lq, Lk)
     if mask is not None:
@@ -64,9 +67,19 @@ def attention_variant(q, k, v, mask=None, variant: str = ""):
     return weights @ v, weights
 
 
-def reference_attention(q, k, v, mask=None):
-    """(output from torch's F.scaled_dot_product_attention, weights from the masked softmax)."""
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), attention_variant(q, k, v, mask)[1]
+@dataclass(frozen=True)
+class Reference:
+    """torch's attention, read by name (``.output``, ``.weights``): it does not unpack like an answer."""
+
+    output: torch.Tensor
+    weights: torch.Tensor
+
+
+def reference_attention(q, k, v, mask=None) -> Reference:
+    """Output and weights both from torch's F.scaled_dot_product_attention (weights: the values are I)."""
+    eye = torch.eye(k.shape[-2], dtype=v.dtype).expand(*k.shape[:-1], k.shape[-2])  # (..., Lk, Lk)
+    output = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    return Reference(output, F.scaled_dot_product_attention(q, k, eye, attn_mask=mask))
 
 
 SDPA_MISTAKES = {
@@ -94,7 +107,7 @@ def _diagnose_sdpa(q, k, v, mask, got_out, got_w) -> str:
     for variant, hint in SDPA_MISTAKES.items():
         if variant.startswith("mask") and mask is None:
             continue
-        out, w = attention_variant(q, k, v, mask, variant)
+        out, w = attention_variant(q, k, v, mask, variant=variant)
         if _matches(got_w, w) or _matches(got_out, out):
             return hint
     return ""
@@ -109,7 +122,8 @@ def _unpack(result, what: str):
 def _compare_sdpa(fn, q, k, v, mask, case: str) -> float:
     args = (q.clone(), k.clone(), v.clone()) + ((mask.clone(),) if mask is not None else ())
     got_out, got_w = _unpack(fn(*args), "scaled_dot_product_attention")
-    exp_out, exp_w = reference_attention(q, k, v, mask)
+    ref = reference_attention(q, k, v, mask)
+    exp_out, exp_w = ref.output, ref.weights
     try:
         diff = compare(f"{case}: weights", exp_w, got_w, ATOL, RTOL)
         diff = max(diff, compare(f"{case}: output", exp_out, got_out, ATOL, RTOL))
@@ -136,7 +150,7 @@ def check_sdpa_output(fn):
     _check_fn(fn)
     q, k, v = _randn(2, 3, 5, 4, seed=0), _randn(2, 3, 7, 4, seed=1), _randn(2, 3, 7, 6, seed=2)
     got_out, got_w = _unpack(fn(q.clone(), k.clone(), v.clone()), "scaled_dot_product_attention")
-    exp_out, _ = reference_attention(q, k, v)
+    exp_out = reference_attention(q, k, v).output
     try:
         diff = compare("q (2, 3, 5, 4), k (2, 3, 7, 4), v (2, 3, 7, 6): output", exp_out, got_out, ATOL, RTOL)
     except CheckFailed as fail:
@@ -152,7 +166,7 @@ def check_sdpa_weights(fn):
     _check_fn(fn)
     q, k, v = 2 * _randn(3, 6, 8, seed=3), 2 * _randn(3, 4, 8, seed=4), _randn(3, 4, 5, seed=5)
     got_out, got_w = _unpack(fn(q.clone(), k.clone(), v.clone()), "scaled_dot_product_attention")
-    _, exp_w = reference_attention(q, k, v)
+    exp_w = reference_attention(q, k, v).weights
     try:
         compare("q (3, 6, 8), k (3, 4, 8): weights", exp_w, got_w, 1.0, 1.0)  # shape and finiteness first
         sums = got_w.detach().double().sum(dim=-1)
@@ -214,7 +228,7 @@ def check_sdpa_gradients(fn):
     q, k, v = _randn(2, 5, 4, seed=22), _randn(2, 5, 4, seed=23), _randn(2, 5, 3, seed=24)
     mask, g_out, g_w = causal_mask(5), _randn(2, 5, 3, seed=25), _randn(2, 5, 5, seed=26)
     grads = []
-    for f in (lambda *a: attention_variant(*a), fn):
+    for f in (lambda *a: (reference_attention(*a).output, reference_attention(*a).weights), fn):
         leaves = [t.clone().requires_grad_() for t in (q, k, v)]
         out, w = _unpack(f(*leaves, mask.clone()), "scaled_dot_product_attention")
         loss = (out * g_out).sum() + (w * g_w).sum()
@@ -269,7 +283,9 @@ def run_reference_mha(ref: nn.MultiheadAttention, query, key, value, mask=None):
 
 
 def mha_variant(params, num_heads, query, key, value, mask=None, variant: str = "", attn: str = ""):
-    """Multi-head attention from (weight, bias) pairs, or one known mistake of it (``variant`` / ``attn``)."""
+    """One known mistake of multi-head attention from (weight, bias) pairs (``variant`` or ``attn``: not both empty)."""
+    if not variant and not attn:
+        raise ValueError("variant, attn: expected a known mistake in one of them (the reference is torch's MHA)")
     (b, lq, e), h = query.shape, num_heads
     d = e // h
 
@@ -291,7 +307,11 @@ def mha_variant(params, num_heads, query, key, value, mask=None, variant: str = 
     q, k, v = split(q), split(k), split(v)
     if variant == "scale_embed_dim":
         q = q * (d / e) ** 0.5  # makes the scores q k^T / sqrt(E)
-    out, weights = attention_variant(q, k, v, mask, attn)
+    if attn:
+        out, weights = attention_variant(q, k, v, mask, variant=attn)
+    else:
+        ref = reference_attention(q, k, v, mask)
+        out, weights = ref.output, ref.weights
     merged = out.reshape(b, lq, e) if variant in ("view_merge", "view_both") else out.transpose(1, 2).reshape(b, lq, e)
     return (merged if variant == "no_out_proj" else lin(merged, "out_proj")), weights
 
@@ -312,8 +332,7 @@ MHA_MISTAKES = {
 }
 
 
-def _diagnose_mha(params, h, query, key, value, mask, got_out, got_w) -> str:
-    right_out, right_w = mha_variant(params, h, query, key, value, mask)
+def _diagnose_mha(params, h, query, key, value, mask, got_out, got_w, right_out, right_w) -> str:
     if torch.is_tensor(got_w) and tuple(got_w.shape) == tuple(right_w.mean(dim=1).shape):
         return "the weights are averaged over the heads; return them per head, (B, num_heads, Lq, Lk)"
     for variant, hint in MHA_MISTAKES.items():
@@ -374,7 +393,7 @@ def _mha_side_by_side(cls, e, h, lq, lk, mask=None, cross=True, seed=0, case="")
         diff = compare(f"{where}: weights (B, num_heads, Lq, Lk)", exp_w, got_w, ATOL, RTOL)
         diff = max(diff, compare(f"{where}: output (B, Lq, embed_dim)", exp_out, got_out, ATOL, RTOL))
     except CheckFailed as fail:
-        hint = _diagnose_mha(params, h, query, key, value, mask, got_out, got_w)
+        hint = _diagnose_mha(params, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)
         fail.message += f"; looks like {hint}" if hint else ""
         raise
     return diff
