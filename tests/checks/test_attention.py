@@ -9,7 +9,7 @@ import torch
 from conftest import solution_cell
 from torch import nn
 
-from adl4cv_utils.checks import attention
+from adl4cv_utils.checks import attention, mha
 
 
 def _reference():
@@ -51,10 +51,10 @@ def test_mistake_simulators_refuse_to_be_the_answer():
     q = torch.randn(1, 3, 4, dtype=torch.float64)
     with pytest.raises(ValueError, match="variant"):
         attention.attention_variant(q, q, q, variant="")
-    ref = attention.reference_mha(12, 3, seed=1)
+    ref = mha.reference_mha(12, 3, seed=1)
     x = torch.randn(2, 4, 12, dtype=torch.float64)
     with pytest.raises(ValueError, match="variant"):
-        attention.mha_variant(attention._ref_weights(ref), 3, x, x, x)
+        mha.mha_variant(mha._ref_weights(ref), 3, x, x, x)
     with pytest.raises(TypeError):
         out, w = attention.reference_attention(q, q, q)
 
