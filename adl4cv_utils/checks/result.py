@@ -126,7 +126,9 @@ def _kept_rng():
     """Restore the global RNG states of torch, NumPy and ``random`` on exit."""
     py_state, np_state = random.getstate(), np.random.get_state()
     try:
-        with torch.random.fork_rng():
+        # CUDA's generators only when CUDA is already in use: a check must not start a CUDA context
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+        with torch.random.fork_rng(devices=cuda):
             yield
     finally:
         random.setstate(py_state)
