@@ -116,6 +116,7 @@ def test_a_check_leaves_the_cuda_rng_alone():
     assert torch.equal(torch.cuda.get_rng_state(), before)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (on a CPU CUDA never starts)")
 def test_a_check_does_not_start_cuda():
     """Does a check leave CUDA uninitialised when the student's code did not use it?"""
     from adl4cv_utils.checks import training
