@@ -156,7 +156,7 @@ def analyse(assignment: str, cells: list[str]) -> Report:
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
-                    for n in ast.walk(t):
+                    for n in [t, *(t.elts if isinstance(t, (ast.Tuple, ast.List)) else [])]:
                         if isinstance(n, ast.Name):
                             defs.setdefault(n.id, []).append((i, node))
     own = set(defs)

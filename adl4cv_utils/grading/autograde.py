@@ -29,7 +29,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
-from adl4cv_utils.grading import sandbox
+from adl4cv_utils.grading import judging, sandbox
 from adl4cv_utils.grading.execute import limit_reasons
 from adl4cv_utils.grading.limits import Limits
 from adl4cv_utils.grading.nbgrader_run import REPO_ROOT, nbgrader_env, run_nbgrader
@@ -47,6 +47,7 @@ class Outcome:
     seconds: float = 0.0
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # notebook -> grade_id -> score
     fingerprint: str = ""
+    judge_seed: int | None = None  # the secret seed the judge drew this submission's inputs from
 
 
 def gradebook_url(course_dir: Path) -> str:
@@ -92,6 +93,8 @@ class Batch:
     work: Path
     other_assignments: dict[str, set[str]]
     slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker environments (sandbox uid)
+    seed: int = field(default_factory=judging.new_seed)  # secret: the judge's inputs come from it
+    judge_wrap: list[str] | None = None  # the sandbox command line for judge workers ("{argv}" placeholder)
 
 
 def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path | None]]:
@@ -161,11 +164,28 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
     finally:
         batch.slots.put(slot_env)
     log_text = log.read_text(errors="replace")
+    # The points: the judge's, decided in its own process from what the student's code computes.
+    judged = judging.run_judge(
+        assignment,
+        {sub.student: {n: course / "submitted" / sub.student / assignment / n for n in sub.notebooks} for sub, _, _ in todo},
+        batch.release,
+        course / "judge",
+        batch.seed,
+        limits.cell_seconds,
+        limits.submission_seconds,
+        wrap=batch.judge_wrap,
+        env=nbgrader_env(limits.environment()),
+    )
     elapsed = (time.perf_counter() - start) / len(todo)
     for sub, outcome, notes in todo:
-        outcome.scores = _read_scores(course / "gradebook.db", assignment, sub.student, list(sub.notebooks))
+        result = judged.get(sub.student, {})
+        outcome.scores = judging.scores(result)
+        outcome.judge_seed = batch.seed
+        notes += judging.notes(result)
         autograded = course / "autograded" / sub.student / assignment
         graded = sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []
+        if graded:
+            judging.annotate(autograded, result)
         for path in graded:
             notes += limit_reasons(nbformat.read(path, as_version=4), limits.submission_seconds)
         if not graded:
