@@ -167,7 +167,7 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
     # The points: the judge's, decided in its own process from what the student's code computes.
     judged = judging.run_judge(
         assignment,
-        {sub.student: {n: course / "submitted" / sub.student / assignment / n for n in sub.notebooks} for sub, _, _ in todo},
+        {s.student: {n: course / "submitted" / s.student / assignment / n for n in s.notebooks} for s, _, _ in todo},
         batch.release,
         course / "judge",
         batch.seed,

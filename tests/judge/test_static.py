@@ -23,7 +23,8 @@ class Adam(torch.optim.Optimizer):
         ("from torch.optim import Adam as A\nclass Adam(A):\n    pass", "Adam"),
         ("import torch.optim as O\nimpl = O.Adam\ndef Adam(p, **k):\n    return impl(p, **k)", "Adam"),
         (
-            "import torch\ndef helper():\n    return torch.optim.SGD\nclass SGDMomentum:\n    def step(self):\n        helper()",
+            "import torch\ndef helper():\n    return torch.optim.SGD\n"
+            "class SGDMomentum:\n    def step(self):\n        helper()",
             "SGDMomentum",
         ),
     ],
