@@ -149,17 +149,38 @@ def judge_notebook(
                     grade_id, points, 0.0, False, "time limit: the notebook ran out of time before this test"
                 )
                 continue
-            verdicts[grade_id] = _run_test(assignment, tests.get(grade_id), grade_id, points, seed, session, report)
+            verdicts[grade_id] = run_test(
+                assignment,
+                tests.get(grade_id),
+                grade_id,
+                points,
+                seed,
+                session.call,
+                report,
+                cell_seconds,
+                session.restart,
+            )
     finally:
         session.worker.kill()
     return {"verdicts": {k: asdict(v) for k, v in verdicts.items()}, "notes": notes}
 
 
-def _run_test(assignment, test, grade_id, points, seed, session: _Session, report) -> Verdict:
+def run_test(
+    assignment: str,
+    test: JudgeTest | None,
+    grade_id: str,
+    points: float,
+    seed: int,
+    call: Callable[[str, dict], dict],
+    report: static.Report,
+    cell_seconds: float,
+    on_lost: Callable[[], None] | None = None,
+) -> Verdict:
+    """The verdict of one judge test, whatever the student's code does (never raises for it)."""
     start = time.perf_counter()
     if test is None:
         return Verdict(grade_id, points, 0.0, False, "internal error: the judge has no test for this cell")
-    ctx = Context(seed, grade_id, session.call)
+    ctx = Context(seed, grade_id, call)
     verdict = Verdict(grade_id, points, points, True, "")
     try:
         outcome = test.fn(ctx)
@@ -170,12 +191,12 @@ def _run_test(assignment, test, grade_id, points, seed, session: _Session, repor
             grade_id, points, 0.0, False, fail.message, _short(fail.expected), _short(fail.got), fail.max_diff
         )
     except WorkerLost as lost:
-        verdict = Verdict(
-            grade_id, points, 0.0, False, lost.reason if lost.reason.startswith("time limit") else lost.reason
+        message = (
+            f"time limit: the test took longer than {cell_seconds:g} s" if lost.reason == "time limit" else lost.reason
         )
-        if lost.reason == "time limit":
-            verdict.message = f"time limit: the test took longer than {session.cell_seconds:g} s"
-        session.restart()
+        verdict = Verdict(grade_id, points, 0.0, False, message)
+        if on_lost is not None:
+            on_lost()
     except Exception as error:  # noqa: BLE001 - a value the student's code returned that the test could not use
         verdict = Verdict(
             grade_id,

@@ -94,7 +94,6 @@ class Batch:
     other_assignments: dict[str, set[str]]
     slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker environments (sandbox uid)
     seed: int = field(default_factory=judging.new_seed)  # secret: the judge's inputs come from it
-    judge_wrap: list[str] | None = None  # the sandbox command line for judge workers ("{argv}" placeholder)
 
 
 def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path | None]]:
@@ -137,6 +136,8 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
         assignment,
         "--force",
         f"--Execute.timeout={limits.cell_seconds}",
+        f"--JudgedExecute.judge_assignment={assignment}",
+        f"--JudgedExecute.judge_seed={batch.seed}",
         f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
         f"--LimitedExecute.max_output_chars={limits.output_chars}",
         f"--LimitOutput.max_lines={limits.output_lines}",
@@ -164,28 +165,15 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
     finally:
         batch.slots.put(slot_env)
     log_text = log.read_text(errors="replace")
-    # The points: the judge's, decided in its own process from what the student's code computes.
-    judged = judging.run_judge(
-        assignment,
-        {s.student: {n: course / "submitted" / s.student / assignment / n for n in s.notebooks} for s, _, _ in todo},
-        batch.release,
-        course / "judge",
-        batch.seed,
-        limits.cell_seconds,
-        limits.submission_seconds,
-        wrap=batch.judge_wrap,
-        env=nbgrader_env(limits.environment()),
-    )
     elapsed = (time.perf_counter() - start) / len(todo)
     for sub, outcome, notes in todo:
-        result = judged.get(sub.student, {})
-        outcome.scores = judging.scores(result)
-        outcome.judge_seed = batch.seed
-        notes += judging.notes(result)
         autograded = course / "autograded" / sub.student / assignment
         graded = sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []
-        if graded:
-            judging.annotate(autograded, result)
+        # The points: the judge's verdicts, written by nbgrader's process (JudgedExecute), not the kernel's.
+        found = judging.verdicts(autograded)
+        outcome.scores = judging.scores(found)
+        outcome.judge_seed = batch.seed
+        notes += judging.notes(found)
         for path in graded:
             notes += limit_reasons(nbformat.read(path, as_version=4), limits.submission_seconds)
         if not graded:
