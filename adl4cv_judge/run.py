@@ -138,7 +138,8 @@ def judge_notebook(
     deadline = time.monotonic() + submission_seconds
     session = _Session(wrap, env, cell_seconds)
     try:
-        for index, cell in enumerate(nb.cells):
+        last_test = max((i for i, c in enumerate(nb.cells) if is_test(c)), default=-1)
+        for index, cell in enumerate(nb.cells[: last_test + 1]):  # cells after the last test decide nothing
             if cell.cell_type != "code":
                 continue
             md = _nbgrader(cell)

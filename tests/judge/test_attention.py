@@ -398,3 +398,13 @@ def test_allowed_building_blocks_keep_full_marks(judged):
     assert all(v.passed and v.score == v.points for v in verdicts.values()), {
         k: v.message for k, v in verdicts.items() if not v.passed
     }
+
+
+def test_answer_from_the_checks_module_loses_the_points(judged):
+    """Does an attention that calls the self-check module's own attention (``attention.attention_variant``)
+    lose its points (the judge forbids the checks in graded code)?"""
+    source = (
+        "def scaled_dot_product_attention(q, k, v, mask=None):\n    return attention.attention_variant(q, k, v, mask)\n"
+    )
+    verdicts = judged.verdicts({"sdpa": source}, SDPA_IDS, seed=14)
+    assert all(not v.passed and "adl4cv_utils.checks" in v.message for v in verdicts.values()), verdicts
