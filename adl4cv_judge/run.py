@@ -66,8 +66,11 @@ def student_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
 
 
 def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
-    """The notebook's other code cells (setup, tests): the static analysis learns only their imports."""
-    return [c.source for c in nb.cells if c.cell_type == "code" and not _is_student(c, release_sources)]
+    """The notebook's other cells that the worker runs (setup cells): the static analysis learns only their
+    imports. Test cells are left out: the worker does not run them, so their names mean nothing there."""
+    return [
+        c.source for c in nb.cells if c.cell_type == "code" and not is_test(c) and not _is_student(c, release_sources)
+    ]
 
 
 def _delegation(assignment: str, test: JudgeTest, report: static.Report, traces: list[dict]) -> str:
@@ -83,7 +86,8 @@ def _delegation(assignment: str, test: JudgeTest, report: static.Report, traces:
             for kind in ("python", "builtins", "ops"):
                 for name in trace.get(kind, []):
                     if isinstance(name, str) and rules.forbidden(assignment, unit, name):
-                        return f"{unit} ran `{rules.normalise(name)}` while it was tested: the exercise is to write it yourself"
+                        ran = rules.normalise(name)
+                        return f"{unit} ran `{ran}` while it was tested: the exercise is to write it yourself"
     return ""
 
 
@@ -107,7 +111,7 @@ class _Session:
 
     def exec(self, cell_id: str, source: str) -> str:
         try:
-            reply = self.worker.request({"op": "exec", "source": source, "cell": cell_id}, self.cell_seconds)
+            self.worker.request({"op": "exec", "source": source, "cell": cell_id}, self.cell_seconds)
         except WorkerLost as lost:
             self.restart()
             return f"cell {cell_id} was stopped ({lost.reason})"

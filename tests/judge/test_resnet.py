@@ -66,8 +66,8 @@ def test_release_notebook_gets_zero():
 
 
 def test_submitted_reference_gets_full_marks_with_other_seeds(judged):
-    """Does the reference, submitted into the release, pass every cell with other secret seeds?"""
-    for seed in (1, 2, 3):
+    """Does the reference, submitted into the release, pass every cell for 20 secret seeds (no chance failures)?"""
+    for seed in range(1, 21):
         for gid, v in judged.verdicts({}, seed=seed).items():
             assert v.passed and v.score == v.points, (seed, gid, v.message)
 
