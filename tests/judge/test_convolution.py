@@ -20,6 +20,7 @@ CONV, POOL, MODULE = (solution_cell(A, gid) for gid in ("conv2d", "max_pool2d", 
 CONV_RETURN = "return out.reshape(n, c_out, h_out, w_out)"
 POOL_RETURN = "return windows.flatten(-2).max(dim=-1).values"
 SIGNATURE = "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+POOL_SIGNATURE = "def max_pool2d(x, kernel_size, stride=None):\n"
 
 
 def edit(source: str, *pairs: tuple[str, str]) -> str:
@@ -273,6 +274,11 @@ WRONG = {
         ["conv2d_module_forward", "conv2d_module_hidden"],
         "stride is ignored",
     ),
+    "module not a module class": (
+        {"conv2d_module": "Conv2d = int"},
+        MODULE_IDS,
+        "Conv2d must be a subclass of nn.Module",
+    ),
     "module no padding argument": (
         {
             "conv2d_module": edit(
@@ -358,6 +364,16 @@ DELEGATIONS = {
         {"max_pool2d": "def max_pool2d(x, kernel_size, stride=None):\n    return F.max_pool2d(x, kernel_size, stride)"},
         POOL_IDS,
         "torch.nn.functional.max_pool2d",
+    ),
+    "nn.MaxPool2d": (
+        {"max_pool2d": POOL_SIGNATURE + "    return nn.MaxPool2d(kernel_size, stride)(x)"},
+        POOL_IDS,
+        "torch.nn.MaxPool2d",
+    ),
+    "torch.max_pool2d": (
+        {"max_pool2d": POOL_SIGNATURE + "    return torch.max_pool2d(x, kernel_size, stride)"},
+        POOL_IDS,
+        "torch.max_pool2d",
     ),
     "subclass of nn.Conv2d": ({"conv2d_module": "class Conv2d(nn.Conv2d):\n    pass\n"}, MODULE_IDS, "torch.nn.Conv2d"),
 }
