@@ -307,6 +307,8 @@ def _call_text(args, kwargs) -> str:
 def _build(ctx: Context, args: tuple, kwargs: dict, **extra) -> dict:
     info = ctx.probe("convolution.module_build", args=list(args), kwargs=kwargs, **extra)
     info = info if isinstance(info, dict) else {}
+    if "not_module_class" in info:
+        raise CheckFailed(f"Conv2d must be a subclass of nn.Module, got {info['not_module_class']}")
     if info.get("constructor_error"):
         raise CheckFailed(
             f"{_call_text(args, kwargs)} failed: {info['constructor_error']}. The constructor must be {SIGNATURE}"

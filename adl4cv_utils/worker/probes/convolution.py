@@ -88,8 +88,11 @@ def _parameter_info(module, name: str) -> dict:
 @probe("convolution.module_build")
 def module_build(ns: dict, args: list, kwargs: dict, seed: int | None = None, values: bool = False) -> dict:
     """``Conv2d(*args, **kwargs)`` (after ``torch.manual_seed(seed)`` in a forked RNG when seed is given):
-    its weight and bias (type, shape, whether registered), its number of parameters and, with
-    ``values``, the weight's and bias's values."""
+    its weight and bias (type, shape, whether registered), its number of parameters and, with ``values``,
+    the weight's and bias's values; ``{"not_module_class": repr}`` when Conv2d is no nn.Module class."""
+    cls = student(ns, "Conv2d")
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        return {"not_module_class": repr(cls)[:200]}
     with torch.random.fork_rng():
         if seed is not None:
             torch.manual_seed(seed)
