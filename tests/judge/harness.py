@@ -16,6 +16,16 @@ from adl4cv_judge import run, static
 from adl4cv_judge.assignments import tests_for
 
 
+def edit(source: str, *changes: tuple[str, str]) -> str:
+    """``source`` with each (old, new) of ``changes`` replaced; every ``old`` must occur in it, so that a wrong
+    variant never silently equals the reference."""
+    for old, new in changes:
+        if old not in source:
+            raise ValueError(f"changes: {old!r} does not occur in the source")
+        source = source.replace(old, new)
+    return source
+
+
 def release_sources(assignment: str) -> set[str]:
     """The code cells of the release notebook, as ``python -m adl4cv_judge`` collects them."""
     nb = nbformat.read(notebook_path("exercises", assignment), as_version=4)

@@ -8,19 +8,13 @@ from conftest import notebook_path, solution_cell, with_solutions
 
 from adl4cv_judge import assignments
 
-from .harness import JudgeSession, judge
+from .harness import JudgeSession, edit, judge
 
 A = "05_attention"
 SDPA_IDS = ["sdpa_output", "sdpa_weights", "sdpa_causal_mask", "sdpa_padding_mask", "sdpa_hidden"]
 MHA_IDS = ["mha_interface", "mha_self_attention", "mha_cross_attention", "mha_mask", "mha_hidden"]
 SDPA = solution_cell(A, "sdpa")
 MHA = solution_cell(A, "mha")
-
-
-def edit(source: str, old: str, new: str) -> str:
-    """``source`` with ``old`` replaced; ``old`` must occur, so that a mutant never silently equals the reference."""
-    assert old in source, old
-    return source.replace(old, new)
 
 
 @pytest.fixture(scope="module")
@@ -77,27 +71,29 @@ def test_submission_through_with_solutions():
 SCALE = "/ math.sqrt(d_k)"
 MASK = 'scores = scores.masked_fill(~mask, float("-inf"))'
 SDPA_WRONG = {
-    "no_scale": (edit(SDPA, SCALE, ""), {"sdpa_output", "sdpa_weights"}, "scores are not scaled"),
-    "scale_dk": (edit(SDPA, SCALE, "/ d_k"), {"sdpa_output", "sdpa_causal_mask"}, "divided by d_k instead"),
-    "softmax_axis": (edit(SDPA, "dim=-1", "dim=-2"), {"sdpa_weights", "sdpa_output"}, "wrong axis"),
+    "no_scale": (edit(SDPA, (SCALE, "")), {"sdpa_output", "sdpa_weights"}, "scores are not scaled"),
+    "scale_dk": (edit(SDPA, (SCALE, "/ d_k")), {"sdpa_output", "sdpa_causal_mask"}, "divided by d_k instead"),
+    "softmax_axis": (edit(SDPA, ("dim=-1", "dim=-2")), {"sdpa_weights", "sdpa_output"}, "wrong axis"),
     "mask_inverted": (
-        edit(SDPA, "masked_fill(~mask", "masked_fill(mask"),
+        edit(SDPA, ("masked_fill(~mask", "masked_fill(mask")),
         {"sdpa_causal_mask", "sdpa_padding_mask"},
         "mask is inverted",
     ),
     "mask_after_softmax": (
         edit(
-            edit(SDPA, MASK, "pass"),
-            "return weights @ v, weights",
-            "weights = weights if mask is None else weights * mask\n    return weights @ v, weights",
+            edit(SDPA, (MASK, "pass")),
+            (
+                "return weights @ v, weights",
+                "weights = weights if mask is None else weights * mask\n    return weights @ v, weights",
+            ),
         ),
         {"sdpa_causal_mask", "sdpa_padding_mask"},
         "mask is applied after the softmax",
     ),
-    "mask_zero": (edit(SDPA, 'float("-inf")', "0.0"), {"sdpa_causal_mask", "sdpa_padding_mask"}, "set to 0 instead"),
-    "only_3d": (edit(SDPA, "k.transpose(-2, -1)", "k.permute(0, 2, 1)"), {"sdpa_hidden"}, "RuntimeError"),
+    "mask_zero": (edit(SDPA, ('float("-inf")', "0.0")), {"sdpa_causal_mask", "sdpa_padding_mask"}, "set to 0 instead"),
+    "only_3d": (edit(SDPA, ("k.transpose(-2, -1)", "k.permute(0, 2, 1)")), {"sdpa_hidden"}, "RuntimeError"),
     "detached": (
-        edit(SDPA, "return weights @ v, weights", "return (weights @ v).detach(), weights.detach()"),
+        edit(SDPA, ("return weights @ v, weights", "return (weights @ v).detach(), weights.detach()")),
         {"sdpa_hidden"},
         "get no gradient",
     ),
@@ -121,80 +117,90 @@ MHA_WRONG = {
     "view_split": (
         edit(
             MHA,
-            "x.reshape(x.shape[0], x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)",
-            "x.reshape(x.shape[0], self.num_heads, x.shape[1], self.head_dim)",
+            (
+                "x.reshape(x.shape[0], x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)",
+                "x.reshape(x.shape[0], self.num_heads, x.shape[1], self.head_dim)",
+            ),
         ),  # fmt: skip
         {"mha_self_attention", "mha_cross_attention", "mha_mask"},
         "without transposing",
     ),
     "view_merge": (
-        edit(MHA, "out.transpose(1, 2).reshape(", "out.reshape("),
+        edit(MHA, ("out.transpose(1, 2).reshape(", "out.reshape(")),
         {"mha_self_attention", "mha_cross_attention"},
         "merged without transposing back",
     ),
     "no_out_proj": (
-        edit(MHA, "return self.out_proj(out), weights", "return out, weights"),
+        edit(MHA, ("return self.out_proj(out), weights", "return out, weights")),
         {"mha_self_attention", "mha_hidden"},
         "output projection is missing",
     ),
     "kv_swapped": (
         edit(
             MHA,
-            "split(self.k_proj(key)), split(self.v_proj(value))",
-            "split(self.v_proj(key)), split(self.k_proj(value))",
+            (
+                "split(self.k_proj(key)), split(self.v_proj(value))",
+                "split(self.v_proj(key)), split(self.k_proj(value))",
+            ),
         ),
         {"mha_self_attention", "mha_cross_attention"},
         "k and v projections are swapped",
     ),
     "from_query": (
-        edit(MHA, "self.k_proj(key)), split(self.v_proj(value))", "self.k_proj(query)), split(self.v_proj(query))"),
+        edit(MHA, ("self.k_proj(key)), split(self.v_proj(value))", "self.k_proj(query)), split(self.v_proj(query))")),
         {"mha_cross_attention"},
         "computed from the query",
     ),
     "scale_embed_dim": (
         edit(
             MHA,
-            "out, weights = scaled",
-            "q = q * math.sqrt(self.head_dim / self.embed_dim)\n        out, weights = scaled",
+            (
+                "out, weights = scaled",
+                "q = q * math.sqrt(self.head_dim / self.embed_dim)\n        out, weights = scaled",
+            ),
         ),
         {"mha_self_attention", "mha_cross_attention"},
         "scaled by sqrt(embed_dim)",
     ),
     "averaged_weights": (
-        edit(MHA, "return self.out_proj(out), weights", "return self.out_proj(out), weights.mean(dim=1)"),
+        edit(MHA, ("return self.out_proj(out), weights", "return self.out_proj(out), weights.mean(dim=1)")),
         {"mha_self_attention", "mha_mask"},
         "averaged over the heads",
     ),
     "no_bias": (
         edit(
             MHA,
-            "self.q_proj = nn.Linear(embed_dim, embed_dim)",
-            "self.q_proj = nn.Linear(embed_dim, embed_dim, bias=False)",
+            (
+                "self.q_proj = nn.Linear(embed_dim, embed_dim)",
+                "self.q_proj = nn.Linear(embed_dim, embed_dim, bias=False)",
+            ),
         ),
         set(MHA_IDS),
         "q_proj has no bias",
     ),
     "no_value_error": (
-        edit(MHA, "raise ValueError(", "print("),
+        edit(MHA, ("raise ValueError(", "print(")),
         {"mha_interface"},
         "should raise ValueError",
     ),
     "extra_parameter": (
         edit(
             MHA,
-            "self.out_proj = nn.Linear(embed_dim, embed_dim)",
-            "self.out_proj = nn.Linear(embed_dim, embed_dim)\n        self.gain = nn.Parameter(torch.ones(1))",
+            (
+                "self.out_proj = nn.Linear(embed_dim, embed_dim)",
+                "self.out_proj = nn.Linear(embed_dim, embed_dim)\n        self.gain = nn.Parameter(torch.ones(1))",
+            ),
         ),  # fmt: skip
         {"mha_interface"},
         "unexpected parameters ['gain']",
     ),
     "wrong_shape": (
-        edit(MHA, "return self.out_proj(out), weights", "return self.out_proj(out).transpose(0, 1), weights"),
+        edit(MHA, ("return self.out_proj(out), weights", "return self.out_proj(out).transpose(0, 1), weights")),
         {"mha_cross_attention"},
         "wrong shape",
     ),
     "detached": (
-        edit(MHA, "return self.out_proj(out), weights", "return self.out_proj(out).detach(), weights"),
+        edit(MHA, ("return self.out_proj(out), weights", "return self.out_proj(out).detach(), weights")),
         {"mha_hidden"},
         "no gradient",
     ),
@@ -231,7 +237,7 @@ BROKEN = {
         "your code raised ValueError: boom",
     ),  # fmt: skip
     "sdpa returns the output only": (
-        {"sdpa": edit(SDPA, "return weights @ v, weights", "return weights @ v")},
+        {"sdpa": edit(SDPA, ("return weights @ v, weights", "return weights @ v"))},
         SDPA_IDS,
         "should return a tuple (output, weights), got Tensor",
     ),
@@ -247,19 +253,19 @@ BROKEN = {
     ),
     "sdpa is not a function": ({"sdpa": "scaled_dot_product_attention = 3"}, SDPA_IDS, "not callable"),
     "transposed weights": (
-        {"sdpa": edit(SDPA, "return weights @ v, weights", "return weights @ v, weights.transpose(-2, -1)")},
+        {"sdpa": edit(SDPA, ("return weights @ v, weights", "return weights @ v, weights.transpose(-2, -1)"))},
         ["sdpa_weights"],
         "wrong shape",
     ),
     "mha forward raises": (
-        {"mha": edit(MHA, "def split(x):", "raise RuntimeError('boom')\n\n        def split(x):")},
+        {"mha": edit(MHA, ("def split(x):", "raise RuntimeError('boom')\n\n        def split(x):"))},
         MHA_IDS[1:],
         "your code raised RuntimeError: boom",
     ),
     "mha without out_proj": (
         {
             "mha": edit(
-                MHA, "self.out_proj = nn.Linear(embed_dim, embed_dim)", "self.out = nn.Linear(embed_dim, embed_dim)"
+                MHA, ("self.out_proj = nn.Linear(embed_dim, embed_dim)", "self.out = nn.Linear(embed_dim, embed_dim)")
             )
         },
         MHA_IDS,
@@ -274,15 +280,18 @@ BROKEN = {
         {
             "mha": edit(
                 MHA,
-                "self.v_proj = nn.Linear(embed_dim, embed_dim)",
-                "self.v_proj = nn.Linear(embed_dim, 2 * embed_dim)",
+                ("self.v_proj = nn.Linear(embed_dim, embed_dim)", "self.v_proj = nn.Linear(embed_dim, 2 * embed_dim)"),
             )
         },
         MHA_IDS,
         "self.v_proj should map embed_dim -> embed_dim",
     ),
     "mha forward without mask": (
-        {"mha": edit(MHA, "def forward(self, query, key, value, mask=None):", "def forward(self, query, key, value):")},
+        {
+            "mha": edit(
+                MHA, ("def forward(self, query, key, value, mask=None):", "def forward(self, query, key, value):")
+            )
+        },
         ["mha_interface", "mha_mask", "mha_hidden"],
         "",
     ),
@@ -332,9 +341,11 @@ def scaled_dot_product_attention(q, k, v, mask=None):
 
 MHA_DELEGATES = edit(
     MHA,
-    "out, weights = scaled_dot_product_attention(q, k, v, mask)",
-    "out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)\n"
-    "        weights = scaled_dot_product_attention(q, k, v, mask)[1]",
+    (
+        "out, weights = scaled_dot_product_attention(q, k, v, mask)",
+        "out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)\n"
+        "        weights = scaled_dot_product_attention(q, k, v, mask)[1]",
+    ),
 )
 
 SDPA_EINSUM = """
@@ -383,8 +394,11 @@ def test_mha_that_wraps_torch_mha_is_caught(judged):
     """Does a multi-head attention built around nn.MultiheadAttention lose its points?"""
     source = edit(
         MHA,
-        "q, k, v = split(",
-        "torch_mha = nn.MultiheadAttention(self.embed_dim, self.num_heads, batch_first=True)\n        q, k, v = split(",
+        (
+            "q, k, v = split(",
+            "torch_mha = nn.MultiheadAttention(self.embed_dim, self.num_heads, batch_first=True)\n"
+            "        q, k, v = split(",
+        ),
     )
     verdicts = judged.verdicts({"mha": source}, ["mha_self_attention"], seed=12)
     assert not verdicts["mha_self_attention"].passed
@@ -412,14 +426,17 @@ def test_answer_from_the_checks_module_loses_the_points(judged):
 
 MHA_FUNCTIONAL = edit(
     MHA,
-    "q, k, v = split(",
-    "return nn.functional.multi_head_attention_forward(\n"
-    "            query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1), self.embed_dim, self.num_heads,\n"
-    "            torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight]),\n"
-    "            torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]),\n"
-    "            None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias, average_attn_weights=False,\n"
-    "        )\n"
-    "        q, k, v = split(",
+    (
+        "q, k, v = split(",
+        "return nn.functional.multi_head_attention_forward(\n"
+        "            query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1),\n"
+        "            self.embed_dim, self.num_heads,\n"
+        "            torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight]),\n"
+        "            torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]),\n"
+        "            None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias, average_attn_weights=False,\n"
+        "        )\n"
+        "        q, k, v = split(",
+    ),
 )
 
 

@@ -9,7 +9,7 @@ from conftest import notebook_path, solution_cell
 
 from adl4cv_judge import assignments
 
-from .harness import JudgeSession, judge
+from .harness import JudgeSession, edit, judge
 
 A = "03_convolution"
 CONV_IDS = ["conv2d_basic", "conv2d_stride", "conv2d_padding", "conv2d_bias", "conv2d_gradients"]
@@ -21,14 +21,6 @@ CONV_RETURN = "return out.reshape(n, c_out, h_out, w_out)"
 POOL_RETURN = "return windows.flatten(-2).max(dim=-1).values"
 SIGNATURE = "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
 POOL_SIGNATURE = "def max_pool2d(x, kernel_size, stride=None):\n"
-
-
-def edit(source: str, *pairs: tuple[str, str]) -> str:
-    """``source`` with each (old, new) replaced; every ``old`` must occur, so a mutant never equals the reference."""
-    for old, new in pairs:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
 
 
 def wrap(name: str, body: str, signature: str = "x, weight, bias=None, stride=1, padding=0") -> str:

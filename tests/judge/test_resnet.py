@@ -9,7 +9,7 @@ from conftest import notebook_path, solution_cell
 
 from adl4cv_judge import assignments
 
-from .harness import JudgeSession, judge
+from .harness import JudgeSession, edit, judge
 
 A = "04_resnet"
 IDS = [
@@ -26,14 +26,6 @@ STRUCTURE = IDS[:4]
 BLOCK = solution_cell(A, "basic_block")
 PROJECT = "if stride != 1 or in_channels != out_channels:"
 RETURN = "return F.relu(out + self.shortcut(x))"
-
-
-def edit(source: str, *pairs: tuple[str, str]) -> str:
-    """``source`` with each (old, new) replaced; every ``old`` must occur, so a mutant never equals the reference."""
-    for old, new in pairs:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
 
 
 @pytest.fixture(scope="module")
