@@ -23,7 +23,7 @@ from traitlets import Integer, Unicode
 
 from adl4cv_judge import static
 from adl4cv_judge.assignments import tests_for
-from adl4cv_judge.run import Verdict, is_test, run_test, student_sources
+from adl4cv_judge.run import Verdict, context_sources, is_test, run_test, student_sources
 from adl4cv_judge.worker_client import WorkerLost
 from adl4cv_utils.grading.execute import LimitedExecute
 from adl4cv_utils.worker import codec
@@ -43,7 +43,7 @@ class JudgedExecute(LimitedExecute):
         if not self.judge_assignment:
             raise ValueError("judge_assignment: JudgedExecute needs the assignment's name")
         self._tests = tests_for(self.judge_assignment)
-        self._report = static.analyse(self.judge_assignment, student_sources(nb))
+        self._report = static.analyse(self.judge_assignment, student_sources(nb), context=context_sources(nb))
         self._probing = False
         return super().preprocess(nb, resources, km)
 

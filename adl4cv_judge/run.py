@@ -53,17 +53,24 @@ def is_test(cell) -> bool:
     return cell.cell_type == "code" and bool(md.get("grade")) and bool(md.get("grade_id"))
 
 
+def _is_student(cell, release_sources: set[str]) -> bool:
+    md = _nbgrader(cell)
+    if cell.cell_type != "code" or is_test(cell) or md.get("locked"):
+        return False
+    return not (cell.source.strip() in release_sources and not md.get("solution"))
+
+
 def student_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
     """The code the student wrote: answer cells and added cells (not locked release cells, not tests)."""
-    out = []
-    for cell in nb.cells:
-        md = _nbgrader(cell)
-        if cell.cell_type != "code" or is_test(cell) or md.get("locked"):
-            continue
-        if cell.source.strip() in release_sources and not md.get("solution"):
-            continue
-        out.append(cell.source)
-    return out
+    return [cell.source for cell in nb.cells if _is_student(cell, release_sources)]
+
+
+def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
+    """The notebook's other cells that the worker runs (setup cells): the static analysis learns only their
+    imports. Test cells are left out: the worker does not run them, so their names mean nothing there."""
+    return [
+        c.source for c in nb.cells if c.cell_type == "code" and not is_test(c) and not _is_student(c, release_sources)
+    ]
 
 
 def _delegation(assignment: str, test: JudgeTest, report: static.Report, traces: list[dict]) -> str:
@@ -127,13 +134,16 @@ def judge_notebook(
 ) -> dict:
     """Verdicts for every test cell of ``nb``: {"verdicts": {grade_id: Verdict as dict}, "notes": [...]}."""
     tests = tests_for(assignment)
-    report = static.analyse(assignment, student_sources(nb, release_sources))
+    report = static.analyse(
+        assignment, student_sources(nb, release_sources), context=context_sources(nb, release_sources)
+    )
     verdicts: dict[str, Verdict] = {}
     notes: list[str] = []
     deadline = time.monotonic() + submission_seconds
     session = _Session(wrap, env, cell_seconds)
     try:
-        for index, cell in enumerate(nb.cells):
+        last_test = max((i for i, c in enumerate(nb.cells) if is_test(c)), default=-1)
+        for index, cell in enumerate(nb.cells[: last_test + 1]):  # cells after the last test decide nothing
             if cell.cell_type != "code":
                 continue
             md = _nbgrader(cell)

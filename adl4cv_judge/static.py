@@ -137,16 +137,23 @@ def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list
     return found
 
 
-def analyse(assignment: str, cells: list[str]) -> Report:
-    """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources)."""
-    trees: list[tuple[int, ast.Module]] = []
-    for i, source in enumerate(cells):
-        try:
-            trees.append((i, ast.parse(_transform(source))))
-        except SyntaxError:
-            continue  # it fails when it runs; nothing of it can be reached
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(_transform(source))
+    except SyntaxError:
+        return None  # it fails when it runs; nothing of it can be reached
+
+
+def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Report:
+    """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources).
+
+    ``context``: the notebook's other (locked, release) cells; only their imports and aliases are
+    learned (``from torch import nn`` in a setup cell makes ``nn.MultiheadAttention`` in an answer
+    cell resolvable), nothing in them is reported."""
+    trees = [(i, tree) for i, tree in enumerate(map(_parse, cells)) if tree is not None]
+    known = [tree for tree in map(_parse, context) if tree is not None]
     aliases = _Aliases()
-    aliases.learn([t for _, t in trees])
+    aliases.learn(known + [t for _, t in trees])  # the student's cells last: their rebinding wins
     # notebook-level definitions: name -> [(cell, node)], the nodes whose code the name stands for
     defs: dict[str, list[tuple[int, ast.AST]]] = {}
     for i, tree in trees:
