@@ -33,13 +33,48 @@ class Report:
     escapes: list[Finding] = field(default_factory=list)
 
 
-def _transform(source: str) -> str:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
+# Magics that run programs or other code; any other line magic (%matplotlib, %timeit, ...) is harmless.
+RUNNING_MAGICS = (
+    "%%bash",
+    "%%sh",
+    "%%script",
+    "%%system",
+    "%%python",
+    "%%perl",
+    "%%ruby",
+    "%%writefile",
+    "%run",
+    "%system",
+    "%sx",
+    "%load",
+    "%%capture",
+    "%%javascript",
+    "%%js",
+    "%%html",
+)
 
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - a cell IPython cannot read is analysed as it is
-        return source
+
+def _transform(source: str) -> str:
+    """The cell as plain Python for ``ast``: magic and shell lines become ``pass`` (line numbers kept).
+
+    Shell escapes (``!cmd``) and magics that run programs or code become a call to ``exec`` so that
+    they count as escapes: what they run cannot be analysed.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        running = lines[0].lstrip().startswith(RUNNING_MAGICS)
+        return "exec('cell magic')" if running else ""
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        if stripped.startswith("!") or (stripped.startswith("%") and stripped.split()[0] in RUNNING_MAGICS):
+            out.append(f"{indent}exec('magic')")
+        elif stripped.startswith("%"):
+            out.append(f"{indent}pass")
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _dotted(node: ast.AST) -> list[str] | None:
@@ -134,7 +169,8 @@ def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list
                     )
                 elif base and base[0] in ("torch", "torchvision"):
                     found.append(Finding(".".join(base), "patches torch", cell, t.lineno))
-    return found
+    unique = {(f.what, f.cell, f.line): f for f in found}
+    return list(unique.values())
 
 
 def _parse(source: str) -> ast.Module | None:

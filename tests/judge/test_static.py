@@ -69,3 +69,15 @@ def test_scratch_use_outside_graded_code_is_allowed():
 def test_escapes_are_found(source):
     """Is every construct that hides what code does reported, wherever it is?"""
     assert analyse("02_optimizers", ["import torch\n" + source]).escapes
+
+
+def test_harmless_magics_are_not_escapes():
+    """Does an honest ``%matplotlib inline`` or ``%timeit`` line cost nothing?"""
+    report = analyse("02_optimizers", ["%matplotlib inline\n" + HONEST + "\n%timeit 1 + 1"])
+    assert not report.escapes and not any(report.units.values())
+
+
+@pytest.mark.parametrize("source", ["!cat /etc/passwd", "%%bash\nls", "%run other.py", "x = 1\n    !ls"])
+def test_shell_and_running_magics_are_escapes(source):
+    """Do shell escapes and magics that run other code count as escapes?"""
+    assert analyse("02_optimizers", [source]).escapes
