@@ -5,10 +5,14 @@ unit's code may not reach, statically (static.py, aliases resolved) or at run ti
 trace: Python functions, torch builtins and aten operators). ``ESCAPES`` are constructs that hide
 what code does (dynamic code, reflection, patching other modules, other processes): the judge
 cannot certify code that uses them, so every unit of the submission loses the points that depend
-on it. The notebooks state the same rules in words.
+on it. The notebooks state the rules in words from ``adl4cv_utils.rules`` (public: the sentence,
+names, aten ops and modules per assignment), which ``forbidden`` enforces too; the table here adds
+the judge's own, finer per-unit patterns (trace spellings such as ``torch._C._nn.*`` builtins).
 """
 
 from __future__ import annotations
+
+from adl4cv_utils.rules import RULES
 
 OPTIM = ("torch.optim.", "torch._fused_", "aten::_fused_")
 OPTIM_OK = ("torch.optim.Optimizer", "torch.optim.optimizer")  # the base class the contract requires
@@ -188,6 +192,19 @@ def forbidden(assignment: str, unit: str, name: str) -> str:
     for rule in FORBIDDEN.get(assignment, {}).get(unit, ()):
         if matches(name, rule):
             return rule
+    return _public_rule(assignment, unit, name)
+
+
+def _public_rule(assignment: str, unit: str, name: str) -> str:
+    """The notebooks' own table (adl4cv_utils.rules) for the assignment's graded names."""
+    public = RULES.get(assignment)
+    if public is None or unit not in public.graded:
+        return ""
+    if name.startswith("aten::"):
+        return name if public.forbids_op(name) else ""
+    code = (*public.modules, *public.functions)
+    if public.forbids_name(name) or any(name == c or name.startswith(c + ".") for c in code):
+        return name
     return ""
 
 

@@ -16,16 +16,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from adl4cv_judge.registry import Context, judge_test
-from adl4cv_utils.checks.attention import (
-    ATOL,
-    PROJECTIONS,
-    RTOL,
-    _diagnose_mha,
-    _diagnose_sdpa,
-    causal_mask,
-    padding_mask,
-    run_reference_mha,
-)
+from adl4cv_utils.checks.attention import ATOL, RTOL, _diagnose_sdpa, causal_mask, padding_mask
+from adl4cv_utils.checks.mha import PROJECTIONS, _diagnose_mha, run_reference_mha
 from adl4cv_utils.checks.result import CheckFailed, compare
 from adl4cv_utils.worker.codec import Opaque
 
@@ -264,7 +256,7 @@ def _mha_case(ctx: Context, gen, e: int, h: int, lq: int, lk: int, cross: bool, 
         diff = compare(f"{where}: weights (B, num_heads, Lq, Lk)", exp_w, got_w, ATOL, RTOL)
         diff = max(diff, compare(f"{where}: output (B, Lq, embed_dim)", exp_out, got_out, ATOL, RTOL))
     except CheckFailed as fail:
-        hint = _diagnose_mha(weights, h, query, key, value, mask, got_out, got_w)
+        hint = _diagnose_mha(weights, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)
         fail.message += f"; looks like {hint}" if hint else ""
         raise
     return diff

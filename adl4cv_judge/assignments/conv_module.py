@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from adl4cv_judge.registry import Context
+from adl4cv_utils.checks.conv_common import ATOL, RTOL, SHAPE_HINT, compare_output, pair
 from adl4cv_utils.checks.conv_mistakes import conv_mistakes
 from adl4cv_utils.checks.conv_module import ARGUMENTS, SIGNATURE, _uniform
-from adl4cv_utils.checks.convolution import ATOL, RTOL, SHAPE_HINT, compare_output, pair
 from adl4cv_utils.checks.result import CheckFailed, compare
 
 DTYPE = torch.float64

@@ -74,8 +74,16 @@ class JudgeSession:
         )
         out = {}
         for gid in grade_ids or self.points:
-            out[gid] = run._run_test(
-                self.assignment, self.tests[gid], gid, self.points[gid], seed, self.session, report
+            out[gid] = run.run_test(
+                self.assignment,
+                self.tests[gid],
+                gid,
+                self.points[gid],
+                seed,
+                self.session.call,
+                report,
+                self.session.cell_seconds,
+                self.session.restart,
             )
         return out
 

@@ -421,7 +421,8 @@ def test_answer_from_the_checks_module_loses_the_points(judged):
         "def scaled_dot_product_attention(q, k, v, mask=None):\n    return attention.attention_variant(q, k, v, mask)\n"
     )
     verdicts = judged.verdicts({"sdpa": source}, SDPA_IDS, seed=14)
-    assert all(not v.passed and "adl4cv_utils.checks" in v.message for v in verdicts.values()), verdicts
+    # attention_variant now refuses to run without a mistake; either way no point is earned
+    assert all(not v.passed for v in verdicts.values()), verdicts
 
 
 MHA_FUNCTIONAL = edit(
