@@ -48,6 +48,7 @@ class Outcome:
     seconds: float = 0.0
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # notebook -> grade_id -> score
     fingerprint: str = ""
+    name: str = ""  # the file or folder name the student id was made from
 
 
 def gradebook_url(course_dir: Path) -> str:
@@ -109,14 +110,14 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
     done: list[tuple[Outcome, Path | None]] = []
     todo: list[tuple[Submission, Outcome, list[str]]] = []
     for sub in chunk:
-        outcome, notes = Outcome(sub.student, "graded"), []
+        outcome, notes = Outcome(sub.student, "graded", name=sub.name), [sub.note] if sub.note else []
         target = course / "submitted" / sub.student / assignment
         target.mkdir(parents=True)
         for name, path in sub.notebooks.items():
             release = nbformat.read(batch.release / name, as_version=4)
             repaired, found = repair(nbformat.read(path, as_version=4), release, assignment, batch.other_assignments)
             if repaired is None:
-                outcome.status, outcome.reason = "not graded", "; ".join(found)
+                outcome.status, outcome.reason = "not graded", "; ".join([*notes, *found])
                 break
             notes += found
             nbformat.write(repaired, target / name)
@@ -274,7 +275,8 @@ def _store_or_fail(outcome: Outcome, autograded: Path | None, sub: Submission, a
         store(outcome, autograded, sub, assignment, course_dir)
         return outcome
     except Exception:  # noqa: BLE001 - one student's failure must not end the batch
-        failed = Outcome(sub.student, "not graded", _log_error(course_dir, assignment, f"storing {sub.student}"))
+        reason = _log_error(course_dir, assignment, f"storing {sub.student}")
+        failed = Outcome(sub.student, "not graded", reason, name=sub.name)
         failed.seconds = outcome.seconds
         try:
             store(failed, None, sub, assignment, course_dir)
@@ -341,7 +343,7 @@ def autograde(
     for sub in subs:
         old = None if force or sub.problem else previous(course_dir, assignment, sub.student)
         if old is not None and old.fingerprint == f"{sub.fingerprint()}:{source_fingerprint}":
-            old.status, old.seconds = "unchanged", 0.0
+            old.status, old.seconds, old.name = "unchanged", 0.0, sub.name
             outcomes[sub.student] = old
         else:
             (broken if sub.problem else todo).append(sub)
@@ -350,7 +352,8 @@ def autograde(
             work = Path(tmp)
             template, release = prepare_assignment(assignment, course_dir, work)
             for sub in broken:  # unreadable notebooks: zero points and the reason, nothing to run
-                outcome = Outcome(sub.student, "not graded", sub.problem or "")
+                reason = "; ".join(r for r in (sub.problem or "", sub.note) if r)
+                outcome = Outcome(sub.student, "not graded", reason, name=sub.name)
                 outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
                 outcomes[sub.student] = _store_or_fail(outcome, None, sub, assignment, course_dir)
             batch = Batch(assignment, course_dir, template, release, limits, work, _grade_ids(course_dir))
@@ -371,7 +374,9 @@ def autograde(
                         results = future.result()
                     except Exception:  # noqa: BLE001 - this chunk's students get the reason, the rest go on
                         reason = _log_error(course_dir, assignment, f"grading {[s.student for s in futures[future]]}")
-                        results = [(Outcome(s.student, "not graded", reason), None) for s in futures[future]]
+                        results = [
+                            (Outcome(s.student, "not graded", reason, name=s.name), None) for s in futures[future]
+                        ]
                     for outcome, autograded in results:
                         sub = by_student[outcome.student]
                         if not outcome.reason.startswith(INTERNAL_ERROR):
