@@ -116,10 +116,11 @@ def wrap(
     """The ``bwrap`` command line that runs ``argv`` in the sandbox (see the module docstring).
 
     ``scratch``: host folder bound writable at ``/scratch``, the working folder and HOME (None: an
-    empty tmpfs of ``limits.scratch_mb``). ``ro_binds``/``rw_binds``: more host paths, shown at their
-    own path. ``uid``: the unprivileged uid to run as when the caller is root. ``extra``: more
-    bwrap arguments (e.g. ``--ro-bind-data FD DEST``). The environment is cleared: PATH, HOME,
-    TMPDIR, PYTHONPATH and ``limits.environment()`` are set.
+    empty tmpfs of ``limits.scratch_mb``); as root it is given to ``uid`` so that the code can write.
+    ``ro_binds``/``rw_binds``: more host paths, shown at their own path. ``uid``: the unprivileged
+    uid to run as when the caller is root. ``extra``: more bwrap arguments (e.g. ``--ro-bind-data
+    FD DEST``). The environment is cleared: PATH, HOME, TMPDIR, PYTHONPATH and
+    ``limits.environment()`` are set.
     """
     if not argv or not all(isinstance(a, str) for a in argv):
         raise ValueError(f"argv: expected a non-empty list of strings, got {argv!r}")
@@ -130,6 +131,8 @@ def wrap(
     root = os.geteuid() == 0
     if root and not BASE_UID <= uid < 2**31:
         raise ValueError(f"uid: expected an unprivileged uid >= {BASE_UID}, got {uid!r}")
+    if root and scratch is not None:
+        os.chown(scratch, uid, uid)
     size = str(int(limits.scratch_mb) * 2**20)
     cmd = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     cmd += ["--unshare-cgroup-try", "--hostname", "sandbox"]
