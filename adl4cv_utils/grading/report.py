@@ -57,7 +57,7 @@ def write_csv(rows: list[StudentGrade], path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     test_names = sorted({t for r in rows for t in r.tests})
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "name", "score", "max_score", "status", "reason", "seconds", *test_names])
         for r in rows:
