@@ -99,16 +99,22 @@ def test_no_process_outlives_the_command():
     """Do a new-session child and a double-forked grandchild end when the sandboxed command ends?"""
     mark = f"adl4cv-sandbox-{uuid.uuid4().hex}"
     code = f"""
-import os, subprocess
-subprocess.Popen(["sleep", "300", "{mark}"], start_new_session=True)
+import os, subprocess, sys, time
+sleeper = [sys.executable, "-c", "import time; time.sleep(300)", "{mark}"]
+subprocess.Popen(sleeper, start_new_session=True)
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        os.execvp("sleep", ["sleep", "300", "{mark}"])
+        os.execv(sys.executable, sleeper)
     os._exit(0)
+time.sleep(1)
+print(sum("{mark}" in open(f"/proc/{{p}}/cmdline").read() for p in os.listdir("/proc") if p.isdigit()))
 """
-    assert run(code).returncode == 0
+    proc = run(code)
+    assert int(proc.stdout.strip() or 0) >= 4, proc.stdout + proc.stderr  # 2 sleepers, this program, its init
     left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if p.exists() and mark.encode() in _read(p)]
+    for path in left:
+        os.kill(int(path.parent.name), 9)
     assert left == []
 
 
