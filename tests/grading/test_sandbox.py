@@ -111,10 +111,10 @@ time.sleep(1)
 print(sum("{mark}" in open(f"/proc/{{p}}/cmdline").read() for p in os.listdir("/proc") if p.isdigit()))
 """
     proc = run(code)
-    assert int(proc.stdout.strip() or 0) >= 4, proc.stdout + proc.stderr  # 2 sleepers, this program, its init
     left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if p.exists() and mark.encode() in _read(p)]
-    for path in left:
+    for path in left:  # (if any: not left on the machine either)
         os.kill(int(path.parent.name), 9)
+    assert int(proc.stdout.strip() or 0) >= 4, proc.stdout + proc.stderr  # 2 sleepers, this program, its init
     assert left == []
 
 
