@@ -106,6 +106,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-output-chars", type=int, default=Limits.output_chars, help="output characters kept per cell"
     )
     parser.add_argument(
+        "--interrupt-grace",
+        type=float,
+        default=Limits.interrupt_grace_seconds,
+        help="seconds a timed-out cell has to stop once interrupted before its kernel is killed",
+    )
+    parser.add_argument("--processes", type=int, default=Limits.processes, help="processes+threads per kernel")
+    parser.add_argument("--file-mb", type=int, default=Limits.file_mb, help="largest file a kernel may write (MB)")
+    parser.add_argument(
+        "--scratch-mb", type=int, default=Limits.scratch_mb, help="a kernel's working folder and /tmp (MB each)"
+    )
+    parser.add_argument(
         "--isolation",
         choices=("on", "off"),
         default="on",
@@ -150,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             memory_mb=args.memory_mb,
             output_lines=args.max_output_lines,
             output_chars=args.max_output_chars,
+            interrupt_grace_seconds=args.interrupt_grace,
+            processes=args.processes,
+            file_mb=args.file_mb,
+            scratch_mb=args.scratch_mb,
             isolation=isolation,
             threads=max(1, (os.cpu_count() or 1) // max(args.jobs, 1)),
         )
