@@ -6,7 +6,13 @@ assignment (no other student's data) and that one submission. The main process i
 of the course's gradebook: it copies the autograded notebooks back and stores each test cell's
 score with nbgrader's own API, so ``nbgrader generate_feedback``, ``nbgrader export`` and the
 formgrader keep working on the course folder. Workers run in parallel (``jobs``), and a submission
-that breaks, hangs or floods its output gets a reason instead of stopping the batch.
+that breaks, hangs or floods its output gets a reason instead of stopping the batch. Kernels run in
+the bubblewrap sandbox (sandbox.py) when ``limits.isolation``.
+
+Nothing is lost: the submitted files are only read (they may be the course's own ``submitted/``);
+the course is written only in ``autograded/``, the gradebook and the state folder
+``.adl4cv-grading/``. An exception in a worker's chunk or in ``store`` makes those students "not
+graded: internal error (see log ...)" (traceback in ``error_log``) and the batch goes on.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ The folder holds ``<student>.ipynb`` files (as exported by a course platform) or
 (in parallel, each in its own process and temporary folder, with time, memory and output limits),
 stores the grades in the course's nbgrader gradebook, writes feedback HTML (hidden tests' source
 removed) under ``feedback/``, exports a grades CSV and prints a per-student summary. Running it again
-regrades only changed submissions (``--force`` regrades all).
+regrades only changed submissions (``--force`` regrades all). Kernels run in the bubblewrap sandbox;
+where it cannot start the command refuses (exit 2) unless ``--isolation off``. Exit 1 when the
+grader itself failed for some students (they are listed; the others are graded and reported).
 """
 
 from __future__ import annotations
