@@ -32,6 +32,7 @@ def test_fingerprint_covers_grading_code_and_limits(tmp_path, monkeypatch):
     base = cli.source_fingerprint(course, A, Limits())
     assert cli.source_fingerprint(course, A, Limits()) == base
     assert cli.source_fingerprint(course, A, Limits(cell_seconds=7)) != base
+    assert cli.source_fingerprint(course, A, Limits(threads=4)) == base  # follows --jobs, decides nothing
     assert any(p.parent.name == "checks" for p in cli.grading_code())
     assert any(p.name == "autograde.py" for p in cli.grading_code())
     fake = tmp_path / "adl4cv_judge" / "judge.py"

@@ -164,3 +164,23 @@ print(out)
     scratch.mkdir()
     assert run("open('result.txt', 'w').write('ok')", scratch=scratch).returncode == 0
     assert (scratch / "result.txt").read_text() == "ok"
+
+
+@needs_sandbox
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/python3").exists(), reason="needs root to become nobody")
+def test_works_without_root(monkeypatch):
+    """Does the sandbox also start for an unprivileged user (user namespace), with no network?
+
+    Run as 'nobody' with the system's python3 (the test's interpreter may live in root's HOME).
+    """
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 65534)
+    monkeypatch.setattr(sandbox, "python_paths", lambda: [])
+    code = "import os, socket\nimport adl4cv_utils.grading.limits\nprint(os.getuid())\n"
+    code += "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\nexcept OSError:\n    print('no network')"
+    cmd = sandbox.wrap(["/usr/bin/python3", "-c", code], scratch=None, limits=Limits())
+    assert "--unshare-user" in cmd and "setpriv" not in cmd
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    proc = subprocess.run(as_nobody, capture_output=True, text=True, cwd="/", timeout=60, check=False)
+    if "setting up uid map" in proc.stderr or "No permissions to create" in proc.stderr:
+        pytest.skip(f"this system allows no unprivileged user namespaces: {proc.stderr.strip()}")
+    assert proc.returncode == 0 and proc.stdout.split() == ["65534", "no", "network"], proc.stderr
