@@ -113,6 +113,7 @@ def graded(tmp_path_factory):
         "alice": submission(),
         JAPANESE: submission(),
         "sigint": submission(extra={"test_add": SIGINT_LOOP}),
+        "frozen": submission(extra={"test_add": "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"}),
         "leaver": submission(extra={"test_mul": LEAVE}),
         "net": submission(extra={"test_mul": connect(server.getsockname()[1])}),
         "walker": submission(extra={"test_mul": WALK}),
@@ -158,6 +159,13 @@ def test_sigint_ignoring_loop_keeps_earlier_points(graded):
     assert "time limit" in row["reason"] and "did not stop when interrupted" in row["reason"]
     feedback = (graded["course"] / "feedback" / "sigint" / A / "tiny.html").read_text()
     assert "time limit" in feedback
+
+
+@pytest.mark.slow
+def test_kernel_that_stops_answering_keeps_earlier_points(graded):
+    """Does a kernel that stops itself (SIGSTOP) keep the earlier test's points, later tests 'time limit'?"""
+    row = graded["rows"]["frozen"]
+    assert float(row["score"]) == 2.0 and row["status"] == "partly graded" and "time limit" in row["reason"]
 
 
 @pytest.mark.slow

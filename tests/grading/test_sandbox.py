@@ -66,14 +66,14 @@ import json, os
 paths = {json.dumps([str(REPO_ROOT / n) for n in ("tests", "solutions", "adl4cv_judge", "README.md", ".git")])}
 paths += [{str(tmp_path / "secret.txt")!r}, "/root/.ssh", "/home", "/etc/passwd", "/var"]
 print(json.dumps({{"seen": [p for p in paths if os.path.exists(p)], "uid": os.getuid(), "cwd": os.getcwd(),
-      "tmp": os.listdir("/tmp"), "root": sorted(os.listdir("/"))}}))
+      "tmp": os.listdir("/tmp"), "root": sorted(os.listdir("/")), "etc": os.access("/etc/ld.so.cache", os.R_OK)}}))
 import adl4cv_utils.checks
 """
     proc = run(probe)
     assert proc.returncode == 0, proc.stderr[-2000:]
     seen = json.loads(proc.stdout)
     assert seen["seen"] == [] and seen["tmp"] == [] and seen["cwd"] == "/scratch"
-    assert "home" not in seen["root"] and "var" not in seen["root"]
+    assert "home" not in seen["root"] and "var" not in seen["root"] and seen["etc"]  # what it needs is readable
     if os.geteuid() == 0:
         assert seen["uid"] >= sandbox.BASE_UID
 
