@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Tiny models run fastest on one thread (and a busy 2-core machine is slowed 10x by two).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: book test test-fast lint format exercises publish benchmarks clean env mathjax chromium
+.PHONY: book test test-fast lint format exercises publish benchmarks clean env mathjax chromium bubblewrap
 
 env: $(BIN)/.installed
 mathjax: $(MATHJAX)
@@ -40,7 +40,13 @@ book: env mathjax
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
-test: env mathjax chromium
+# The grading sandbox (adl4cv_utils/grading/sandbox.py) needs Debian's bubblewrap; the same way.
+bubblewrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	  else echo "Install bubblewrap first (Debian/Ubuntu: sudo apt-get install bubblewrap)"; exit 1; fi; }
+
+test: env mathjax chromium bubblewrap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

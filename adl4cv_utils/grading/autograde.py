@@ -6,7 +6,13 @@ assignment (no other student's data) and that one submission. The main process i
 of the course's gradebook: it copies the autograded notebooks back and stores each test cell's
 score with nbgrader's own API, so ``nbgrader generate_feedback``, ``nbgrader export`` and the
 formgrader keep working on the course folder. Workers run in parallel (``jobs``), and a submission
-that breaks, hangs or floods its output gets a reason instead of stopping the batch.
+that breaks, hangs or floods its output gets a reason instead of stopping the batch. Kernels run in
+the bubblewrap sandbox (sandbox.py) when ``limits.isolation``.
+
+Nothing is lost: the submitted files are only read (they may be the course's own ``submitted/``);
+the course is written only in ``autograded/``, the gradebook and the state folder
+``.adl4cv-grading/``. An exception in a worker's chunk or in ``store`` makes those students "not
+graded: internal error (see log ...)" (traceback in ``error_log``) and the batch goes on.
 """
 
 from __future__ import annotations
@@ -20,19 +26,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from adl4cv_utils.grading import judging, sandbox
 from adl4cv_utils.grading.execute import limit_reasons
 from adl4cv_utils.grading.limits import Limits
-from adl4cv_utils.grading.nbgrader_run import REPO_ROOT, nbgrader_env, run_nbgrader
+from adl4cv_utils.grading.nbgrader_run import nbgrader_env, run_nbgrader
 from adl4cv_utils.grading.repair import nbgrader_id, repair
 from adl4cv_utils.grading.submissions import Submission
 
@@ -48,6 +55,7 @@ class Outcome:
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # notebook -> grade_id -> score
     fingerprint: str = ""
     judge_seed: int | None = None  # the secret seed the judge drew this submission's inputs from
+    name: str = ""  # the file or folder name the student id was made from
 
 
 def gradebook_url(course_dir: Path) -> str:
@@ -92,7 +100,7 @@ class Batch:
     limits: Limits
     work: Path
     other_assignments: dict[str, set[str]]
-    slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker environments (sandbox uid)
+    slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker (environment, nbgrader options)
     seed: int = field(default_factory=judging.new_seed)  # secret: the judge's inputs come from it
 
 
@@ -110,14 +118,14 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
     done: list[tuple[Outcome, Path | None]] = []
     todo: list[tuple[Submission, Outcome, list[str]]] = []
     for sub in chunk:
-        outcome, notes = Outcome(sub.student, "graded"), []
+        outcome, notes = Outcome(sub.student, "graded", name=sub.name), [sub.note] if sub.note else []
         target = course / "submitted" / sub.student / assignment
         target.mkdir(parents=True)
         for name, path in sub.notebooks.items():
             release = nbformat.read(batch.release / name, as_version=4)
             repaired, found = repair(nbformat.read(path, as_version=4), release, assignment, batch.other_assignments)
             if repaired is None:
-                outcome.status, outcome.reason = "not graded", "; ".join(found)
+                outcome.status, outcome.reason = "not graded", "; ".join([*notes, *found])
                 break
             notes += found
             nbformat.write(repaired, target / name)
@@ -129,6 +137,7 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
     if not todo:
         return done
     args = [
+        *limits.prlimit_prefix(),
         sys.executable,
         "-m",
         "nbgrader",
@@ -138,22 +147,22 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
         f"--Execute.timeout={limits.cell_seconds}",
         f"--JudgedExecute.judge_assignment={assignment}",
         f"--JudgedExecute.judge_seed={batch.seed}",
+        f"--Execute.iopub_timeout={max(1, round(limits.interrupt_grace_seconds))}",
         f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
         f"--LimitedExecute.max_output_chars={limits.output_chars}",
         f"--LimitOutput.max_lines={limits.output_lines}",
     ]
     log = course / "autograde.log"
     backstop = len(todo) * (limits.submission_seconds + 60) + 60
-    slot_env = batch.slots.get()  # this worker's environment (its own sandbox uid)
+    slot_env, slot_args = batch.slots.get()  # this worker's environment (its own sandbox uid and sockets)
     try:
         with open(log, "w") as out:
-            proc = subprocess.Popen(
-                args,
+            proc = subprocess.Popen(  # limits by prlimit (no preexec_fn: this runs in a thread)
+                [*args, *slot_args],
                 cwd=course,
                 env=nbgrader_env({**limits.environment(), **slot_env}),
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=limits.apply_in_child,
                 start_new_session=True,
             )
             try:  # a backstop: LimitedExecute already stops each notebook at submission_seconds
@@ -163,7 +172,7 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
                 _kill_group(proc)
                 stopped = f"time limit: grading was stopped after {backstop:.0f} s"
     finally:
-        batch.slots.put(slot_env)
+        batch.slots.put((slot_env, slot_args))
     log_text = log.read_text(errors="replace")
     elapsed = (time.perf_counter() - start) / len(todo)
     for sub, outcome, notes in todo:
@@ -208,29 +217,11 @@ def _reason_from_log(log: str, student: str) -> str:
     return "nbgrader failed and produced no autograded notebook"
 
 
-def _read_scores(db: Path, assignment: str, student: str, notebooks: list[str]) -> dict:
-    scores: dict[str, dict[str, float | None]] = {}
-    if not db.exists():
-        return scores
-    with Gradebook(f"sqlite:///{db}") as gb:
-        for nb_name in notebooks:
-            stem = Path(nb_name).stem
-            try:
-                sub_nb = gb.find_submission_notebook(stem, assignment, student)
-            except MissingEntry:
-                continue
-            scores[stem] = {g.name: g.auto_score for g in sub_nb.grades}
-    return scores
-
-
 def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment: str, course_dir: Path) -> None:
-    """Write one outcome into the course: submitted/ and autograded/ files, and the gradebook (one writer)."""
-    submitted = course_dir / "submitted" / sub.student / assignment
-    if submitted.exists():
-        shutil.rmtree(submitted)
-    submitted.mkdir(parents=True)
-    for name, path in sub.notebooks.items():
-        shutil.copy(path, submitted / name)
+    """Write one outcome into the course: its autograded/ files and the gradebook (one writer).
+
+    The submitted files are only read, never written: they may be the course's own ``submitted/``.
+    """
     target = course_dir / "autograded" / sub.student / assignment
     if target.exists():
         shutil.rmtree(target)
@@ -254,7 +245,43 @@ def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment
         gb.db.commit()
     state = state_file(course_dir, assignment, sub.student)
     state.parent.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps(asdict(outcome), indent=1))
+    if outcome.reason.startswith(INTERNAL_ERROR):
+        state.unlink(missing_ok=True)  # graded again next time
+    else:
+        state.write_text(json.dumps(asdict(outcome), indent=1))
+
+
+INTERNAL_ERROR = "internal error"
+
+
+def error_log(course_dir: Path, assignment: str) -> Path:
+    """Where internal errors of the grader are written (tracebacks), in its state folder."""
+    return Path(course_dir) / ".adl4cv-grading" / assignment / "errors.log"
+
+
+def _log_error(course_dir: Path, assignment: str, what: str) -> str:
+    """Append the current exception's traceback to the error log; return the students' reason."""
+    log = error_log(course_dir, assignment)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as f:
+        f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n{traceback.format_exc()}\n")
+    return f"{INTERNAL_ERROR} (see log {log})"
+
+
+def _store_or_fail(outcome: Outcome, autograded: Path | None, sub: Submission, assignment: str, course_dir: Path):
+    """``store``; when it raises, the student is 'not graded: internal error' (stored as such if possible)."""
+    try:
+        store(outcome, autograded, sub, assignment, course_dir)
+        return outcome
+    except Exception:  # noqa: BLE001 - one student's failure must not end the batch
+        reason = _log_error(course_dir, assignment, f"storing {sub.student}")
+        failed = Outcome(sub.student, "not graded", reason, name=sub.name)
+        failed.seconds = outcome.seconds
+        try:
+            store(failed, None, sub, assignment, course_dir)
+        except Exception:  # noqa: BLE001 - the gradebook itself may be unusable; the report says so
+            pass
+        return failed
 
 
 def chunks(subs: list[Submission], jobs: int, most: int = 10) -> list[list[Submission]]:
@@ -315,7 +342,7 @@ def autograde(
     for sub in subs:
         old = None if force or sub.problem else previous(course_dir, assignment, sub.student)
         if old is not None and old.fingerprint == f"{sub.fingerprint()}:{source_fingerprint}":
-            old.status, old.seconds = "unchanged", 0.0
+            old.status, old.seconds, old.name = "unchanged", 0.0, sub.name
             outcomes[sub.student] = old
         else:
             (broken if sub.problem else todo).append(sub)
@@ -324,34 +351,37 @@ def autograde(
             work = Path(tmp)
             template, release = prepare_assignment(assignment, course_dir, work)
             for sub in broken:  # unreadable notebooks: zero points and the reason, nothing to run
-                outcomes[sub.student] = Outcome(sub.student, "not graded", sub.problem or "")
-                store(outcomes[sub.student], None, sub, assignment, course_dir)
+                reason = "; ".join(r for r in (sub.problem or "", sub.note) if r)
+                outcome = Outcome(sub.student, "not graded", reason, name=sub.name)
+                outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
+                outcomes[sub.student] = _store_or_fail(outcome, None, sub, assignment, course_dir)
             batch = Batch(assignment, course_dir, template, release, limits, work, _grade_ids(course_dir))
-            scratch = None
-            if limits.isolation:  # one kernel spec per worker slot, each with its own uid
-                scratch = Path(tempfile.mkdtemp(prefix="adl4cv-kernels-", dir="/var/tmp"))
-                scratch.chmod(0o711)
-                hidden = sandbox.secrets(course_dir, REPO_ROOT)
-                for slot in range(jobs):
-                    spec = sandbox.kernel_spec(work / f"jupyter-{slot}", hidden, scratch, sandbox.BASE_UID + slot)
-                    batch.slots.put({"JUPYTER_PATH": str(spec.parents[1])})
-            else:
-                for _ in range(jobs):
-                    batch.slots.put({})
+            for slot in range(jobs):
+                if limits.isolation:  # one kernel spec per worker slot: its own uid and socket folder
+                    folder, runtime = work / f"jupyter-{slot}", work / f"runtime-{slot}"
+                    spec = sandbox.kernel_spec(folder, runtime, limits, sandbox.BASE_UID + slot)
+                    env = {"JUPYTER_PATH": str(spec.parents[1]), "JUPYTER_RUNTIME_DIR": str(runtime)}
+                    batch.slots.put((env, sandbox.kernel_client_config(runtime)))
+                else:
+                    batch.slots.put(({}, []))
             by_student = {s.student: s for s in todo}
-            try:
-                bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not progress)
-                with ThreadPoolExecutor(jobs) as pool:
-                    futures = [pool.submit(_worker, chunk, batch) for chunk in chunks(todo, jobs)]
-                    for future in as_completed(futures):
-                        for outcome, autograded in future.result():
-                            sub = by_student[outcome.student]
+            bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not progress)
+            with ThreadPoolExecutor(jobs) as pool:
+                futures = {pool.submit(_worker, chunk, batch): chunk for chunk in chunks(todo, jobs)}
+                for future in as_completed(futures):
+                    try:
+                        results = future.result()
+                    except Exception:  # noqa: BLE001 - this chunk's students get the reason, the rest go on
+                        reason = _log_error(course_dir, assignment, f"grading {[s.student for s in futures[future]]}")
+                        results = [
+                            (Outcome(s.student, "not graded", reason, name=s.name), None) for s in futures[future]
+                        ]
+                    for outcome, autograded in results:
+                        sub = by_student[outcome.student]
+                        if not outcome.reason.startswith(INTERNAL_ERROR):
                             outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
-                            store(outcome, autograded, sub, assignment, course_dir)  # main thread: the one writer
-                            outcomes[outcome.student] = outcome
-                            bar.update(1)
-                bar.close()
-            finally:
-                if scratch is not None:
-                    shutil.rmtree(scratch, ignore_errors=True)
+                        # main thread: the one writer
+                        outcomes[outcome.student] = _store_or_fail(outcome, autograded, sub, assignment, course_dir)
+                        bar.update(1)
+            bar.close()
     return [outcomes[s.student] for s in subs]

@@ -8,12 +8,15 @@ The folder holds ``<student>.ipynb`` files (as exported by a course platform) or
 (in parallel, each in its own process and temporary folder, with time, memory and output limits),
 stores the grades in the course's nbgrader gradebook, writes feedback HTML (hidden tests' source
 removed) under ``feedback/``, exports a grades CSV and prints a per-student summary. Running it again
-regrades only changed submissions (``--force`` regrades all).
+regrades only changed submissions (``--force`` regrades all). Kernels run in the bubblewrap sandbox;
+where it cannot start the command refuses (exit 2) unless ``--isolation off``. Exit 1 when the
+grader itself failed for some students (they are listed; the others are graded and reported).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import html
 import os
@@ -23,21 +26,33 @@ import time
 from pathlib import Path
 
 from adl4cv_utils.grading import sandbox
-from adl4cv_utils.grading.autograde import Outcome, autograde
+from adl4cv_utils.grading.autograde import INTERNAL_ERROR, Outcome, autograde, error_log
 from adl4cv_utils.grading.limits import Limits
 from adl4cv_utils.grading.nbgrader_run import assignments, nbgrader_env, run_nbgrader
 from adl4cv_utils.grading.report import collect, table, write_csv
 from adl4cv_utils.grading.submissions import discover
 
+PACKAGE = Path(__file__).resolve().parents[1]  # adl4cv_utils
 
-def source_fingerprint(course_dir: Path, assignment: str) -> str:
-    """A hash of the assignment's source and the nbgrader config: a change means every submission is regraded."""
+
+def grading_code() -> list[Path]:
+    """The code that decides a grade: the package's checks/ and grading/ modules and, if present,
+    the instructor-only ``adl4cv_judge/`` package beside the package."""
+    folders = [PACKAGE / "checks", PACKAGE / "grading", PACKAGE.parent / "adl4cv_judge"]
+    return sorted(p for folder in folders if folder.is_dir() for p in folder.rglob("*.py"))
+
+
+def source_fingerprint(course_dir: Path, assignment: str, limits: Limits | None = None) -> str:
+    """A hash of everything that decides a grade besides the submission: the assignment's source,
+    the nbgrader config, the grading code and the limits. A change means every submission is regraded."""
     digest = hashlib.sha256()
     files = [course_dir / "nbgrader_config.py", *sorted((course_dir / "solutions" / assignment).rglob("*"))]
-    for path in files:
+    for path in [*files, *grading_code()]:
         if path.is_file():
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
+    # CPU threads follow --jobs and decide no grade: changing --jobs alone regrades nobody.
+    digest.update(repr(limits and dataclasses.replace(limits, threads=1)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -95,10 +110,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-output-chars", type=int, default=Limits.output_chars, help="output characters kept per cell"
     )
     parser.add_argument(
+        "--interrupt-grace",
+        type=float,
+        default=Limits.interrupt_grace_seconds,
+        help="seconds a timed-out cell has to stop once interrupted before its kernel is killed",
+    )
+    parser.add_argument("--processes", type=int, default=Limits.processes, help="processes+threads per kernel")
+    parser.add_argument("--file-mb", type=int, default=Limits.file_mb, help="largest file a kernel may write (MB)")
+    parser.add_argument(
+        "--scratch-mb", type=int, default=Limits.scratch_mb, help="a kernel's working folder and /tmp (MB each)"
+    )
+    parser.add_argument(
         "--isolation",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="run kernels in a sandbox that hides the course files (needs root; auto: when possible)",
+        choices=("on", "off"),
+        default="on",
+        help="run kernels in the bubblewrap sandbox (default; the command refuses to grade where it cannot "
+        "start); off: kernels run as you, see your files and the network",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -117,17 +144,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    isolation = sandbox.available() if args.isolation == "auto" else args.isolation == "on"
-    if args.isolation == "on" and not sandbox.available():
+    isolation = args.isolation == "on"
+    if isolation and not sandbox.available():
         print(
-            "adl4cv-grade: --isolation on needs root, util-linux's unshare and mount, and a user 'nobody'",
+            f"adl4cv-grade: cannot sandbox the grading kernels: {sandbox.why_unavailable()}. "
+            "Grading without the sandbox lets submissions read your files: give --isolation off to do it anyway.",
             file=sys.stderr,
         )
         return 2
     if not isolation:
         print(
-            "adl4cv-grade: kernels run without the sandbox (as your user, seeing your files); run as root "
-            "(e.g. in a container) to isolate them",
+            "adl4cv-grade: --isolation off: kernels run without the sandbox (as your user, seeing your files "
+            "and the network)",
             file=sys.stderr,
         )
     try:
@@ -137,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             memory_mb=args.memory_mb,
             output_lines=args.max_output_lines,
             output_chars=args.max_output_chars,
+            interrupt_grace_seconds=args.interrupt_grace,
+            processes=args.processes,
+            file_mb=args.file_mb,
+            scratch_mb=args.scratch_mb,
             isolation=isolation,
             threads=max(1, (os.cpu_count() or 1) // max(args.jobs, 1)),
         )
@@ -153,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         limits,
         jobs=args.jobs,
         force=args.force,
-        source_fingerprint=source_fingerprint(course_dir, args.assignment),
+        source_fingerprint=source_fingerprint(course_dir, args.assignment, limits),
         progress=not args.quiet,
     )
     if not args.no_feedback:
@@ -170,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_feedback:
         print(f"feedback: {course_dir / 'feedback'}/<student>/{args.assignment}/")
     print(f"done in {time.perf_counter() - start:.1f} s")
+    failed = [o.student for o in outcomes if o.reason.startswith(INTERNAL_ERROR)]
+    if failed:
+        print(
+            f"adl4cv-grade: internal errors while grading {len(failed)} submission(s) ({', '.join(failed)}); "
+            f"see {error_log(course_dir, args.assignment)}; run the command again to grade them",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

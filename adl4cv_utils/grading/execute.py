@@ -7,6 +7,9 @@ earned before something went wrong:
   per-cell ``timeout`` and the time left, and once it is used up the remaining cells are not run;
 * a cell that kills its kernel (``os._exit``, the out-of-memory killer) ends the run there: the
   cells before it keep their results, the rest are marked as not run;
+* a cell that ignores the interrupt at its time limit (or a kernel that stops answering) is given
+  ``iopub_timeout`` seconds more, then its kernel is killed and the run ends there, keeping what
+  the cells before it earned;
 * a cell's output is cut after ``max_output_chars`` characters while it streams, so a cell that
   prints 100 MB costs neither memory nor points.
 
@@ -19,7 +22,8 @@ from __future__ import annotations
 
 import time
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
@@ -30,6 +34,8 @@ LIMIT_ERRORS = {
     "KernelDied": "the kernel died in cell {cell} (the code ended its own process or ran out of memory); "
     "later cells were not run",
     "CellTimeoutError": "time limit: cell {cell} ran longer than its limit and was interrupted",
+    "KernelStuck": "time limit: cell {cell} did not stop when interrupted (or its kernel stopped answering); "
+    "its kernel was killed and later cells were not run",
 }
 TRUNCATED = "TRUNCATED by the grader:"
 
@@ -64,6 +70,10 @@ class LimitedExecute(Execute):
         except DeadKernelError as error:
             self._stopped = "KernelDied"
             cell.outputs.append(_error("KernelDied", f"the kernel died while running this cell ({error})"))
+        except CellTimeoutError as error:  # interrupted at its limit, but the kernel never became idle
+            self._stopped = "KernelStuck"
+            run_sync(self._kill_kernel)()
+            cell.outputs.append(_error("KernelStuck", f"the cell did not stop when interrupted ({error})"))
         if self._cut:
             cell.outputs.append(
                 NotebookNode(
@@ -74,6 +84,9 @@ class LimitedExecute(Execute):
                 )
             )
         return cell, resources
+
+    async def _kill_kernel(self) -> None:
+        await ensure_async(self.km.shutdown_kernel(now=True))
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})

@@ -5,7 +5,9 @@ Students delete, duplicate, reorder or retype cells, sometimes test cells. Befor
 
 * every nbgrader cell (answers, tests, read-only cells) of the release is present exactly once,
   in the release's order, with the release's cell type; a missing one is restored from the
-  release (a missing answer becomes the empty stub), a duplicate is dropped (the first copy counts);
+  release (a missing answer becomes the empty stub); of a duplicated cell the LAST copy counts, as
+  in nbgrader: its own ``DeduplicateIds`` turns the earlier copies into plain cells (which still
+  run where they stand), and repair only adds the note;
 * the student's own extra cells travel with the nbgrader cell they followed, so helper code
   written between cells keeps working;
 * test cells keep the release's source (nbgrader then restores the hidden tests from its gradebook).
@@ -17,8 +19,10 @@ A notebook that has none of the assignment's cells is not repaired: it is from a
 from __future__ import annotations
 
 import copy
+from collections import Counter
 
 from nbformat import NotebookNode, v4
+from nbgrader.preprocessors import DeduplicateIds
 
 
 def nbgrader_id(cell: NotebookNode) -> str | None:
@@ -46,21 +50,26 @@ def repair(
         return None, [f"not a notebook of {assignment}: none of its cells are there{hint}"]
 
     notes: list[str] = []
+    counts = Counter(nbgrader_id(c) for c in sub.cells if nbgrader_id(c) in release_cells)
+    if any(n > 1 for n in counts.values()):
+        sub, _ = DeduplicateIds().preprocess(copy.deepcopy(sub), {})
+        for gid, n in counts.items():
+            if n > 1:
+                notes.append(f"cell '{gid}' appeared {'twice' if n == 2 else f'{n} times'}; the last copy was graded")
     preamble: list[NotebookNode] = []
     groups: dict[str, list[NotebookNode]] = {}
     current, seen_order = preamble, []
     for cell in sub.cells:
         gid = nbgrader_id(cell)
         if gid in release_cells:
-            if gid in groups:
-                notes.append(f"cell '{gid}' appeared twice; the first copy was graded")
-                current = []  # the duplicate and the cells after it are dropped with it
+            if gid in groups:  # a copy DeduplicateIds left (a cell nbgrader does not track): drop it
+                current = []  # with the cells after it
                 continue
             current = groups[gid] = [cell]
             seen_order.append(gid)
         else:
-            if gid is not None:  # an nbgrader cell of something else: keep it as a plain cell
-                cell = copy.deepcopy(cell)
+            if gid is not None or "nbgrader" in cell.get("metadata", {}):  # keep it as a plain cell
+                cell = copy.deepcopy(cell)  # (an nbgrader cell of something else, or an earlier copy)
                 cell.metadata.pop("nbgrader", None)
             current.append(cell)
     if seen_order != [g for g in order if g in groups]:

@@ -26,6 +26,7 @@ class StudentGrade:
     reason: str
     seconds: float
     tests: dict[str, float] = field(default_factory=dict)  # "notebook/grade_id" -> points
+    name: str = ""  # the file or folder name the student id was made from
 
 
 def collect(outcomes: list[Outcome], assignment: str, course_dir: Path) -> list[StudentGrade]:
@@ -44,23 +45,26 @@ def collect(outcomes: list[Outcome], assignment: str, course_dir: Path) -> list[
             except MissingEntry:
                 score = 0.0
             rows.append(
-                StudentGrade(o.student, float(score or 0.0), float(max_score), o.status, o.reason, o.seconds, tests)
+                StudentGrade(
+                    o.student, float(score or 0.0), float(max_score), o.status, o.reason, o.seconds, tests, o.name
+                )
             )
     return rows
 
 
 def write_csv(rows: list[StudentGrade], path: Path) -> Path:
-    """One line per student: id, score, max, status, reason, seconds, then one column per test cell."""
+    """One line per student: id, original name, score, max, status, reason, seconds, then one column per test."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     test_names = sorted({t for r in rows for t in r.tests})
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "score", "max_score", "status", "reason", "seconds", *test_names])
+        writer.writerow(["student", "name", "score", "max_score", "status", "reason", "seconds", *test_names])
         for r in rows:
             writer.writerow(
                 [
                     r.student,
+                    r.name or r.student,
                     f"{r.score:g}",
                     f"{r.max_score:g}",
                     r.status,

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -45,8 +44,8 @@ def with_extra_cell(code: str, after: str) -> nbformat.NotebookNode:
     return nb
 
 
-def hostile(report: Path, course: Path) -> nbformat.NotebookNode:
-    """A correct notebook with a cell that tries to read the secrets and write the course files."""
+def hostile(course: Path) -> nbformat.NotebookNode:
+    """A correct notebook with a cell that tries to read the secrets and write the course files; prints the results."""
     code = f"""
 import glob, json, os
 tries = {{}}
@@ -64,7 +63,7 @@ attempt("find gradebook copies", lambda: [open(p, "rb").read(10) for p in glob.g
 attempt("write config", lambda: open({str(course / "nbgrader_config.py")!r}, "a").write("# hacked"))
 attempt("write gradebook", lambda: open({str(course / "gradebook.db")!r}, "ab").write(b"x"))
 attempt("write source", lambda: open({str(course / "solutions" / A / "optimizers.ipynb")!r}, "a").write("x"))
-json.dump(tries, open({str(report)!r}, "w"))
+print("TRIES", json.dumps(tries))
 """
     nb = correct()
     nb.cells.insert(index_of(nb, "adam") + 1, nbformat.v4.new_code_cell(code))
@@ -99,9 +98,6 @@ def graded(tmp_path_factory):
     for name in ("nbgrader_config.py",):
         (course / name).write_bytes((REPO / name).read_bytes())
     subprocess.run(["cp", "-r", str(REPO / "solutions"), str(course)], check=True)
-    report_dir = Path(tempfile.mkdtemp(prefix="adl4cv-hostile-", dir="/var/tmp"))
-    report_dir.chmod(0o1777)  # the sandboxed kernel (another uid) writes its report here
-    report = report_dir / "report.json"
     slide = (
         answers()["adam"]
         .replace("m / (1 - beta1**t)", "m / (1 - beta1)")
@@ -143,7 +139,7 @@ def graded(tmp_path_factory):
         "exit": with_extra_cell("import os\nos._exit(1)", after="rmsprop_hidden"),
         "flood": with_extra_cell("print('x' * 100_000_000)", after="sgd_momentum"),
         "hog": with_extra_cell("block = bytearray(64 * 2**30)", after="sgd_momentum"),
-        "hostile": hostile(report, course),
+        "hostile": hostile(course),
     }
     folder = tmp_path_factory.mktemp("subs")
     for student, nb in subs.items():
@@ -152,7 +148,7 @@ def graded(tmp_path_factory):
         p: digest(p) for p in [course / "nbgrader_config.py", *sorted((course / "solutions").rglob("*.ipynb"))]
     }
     proc, rows = run_grader(course, A, folder, "--jobs", "2", "--cell-timeout", "10", "--memory-mb", "4096")
-    return {"proc": proc, "rows": rows, "course": course, "report": report, "protected": protected}
+    return {"proc": proc, "rows": rows, "course": course, "protected": protected}
 
 
 def score(graded, student):
@@ -231,10 +227,12 @@ def test_memory_hog_fails_alone(graded):
     assert "MemoryError" in text
 
 
-@pytest.mark.skipif(not sandbox.available(), reason="the kernel sandbox needs root and mount namespaces")
+@pytest.mark.skipif(not sandbox.available(), reason=f"no sandbox: {sandbox.why_unavailable()}")
 def test_hostile_submission_reaches_nothing(graded):
     """Can a submission read the solutions, the gradebook or its copies, or write course files? (no)"""
-    tries = json.loads(graded["report"].read_text())
+    nb = nbformat.read(graded["course"] / "autograded" / "hostile" / A / "optimizers.ipynb", as_version=4)
+    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    tries = json.loads(next(t for t in texts if t.startswith("TRIES"))[len("TRIES ") :])
     assert len(tries) == 7
     assert not [k for k, v in tries.items() if v is True], tries
     assert score(graded, "hostile") == pytest.approx(FULL)

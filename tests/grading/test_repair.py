@@ -64,14 +64,15 @@ def test_deleted_test_restored_and_extra_cells_kept():
 
 
 def test_duplicates_reorder_edit_retype():
-    """Are duplicates dropped, order restored, edited tests reset and retyped cells retyped, each noted?"""
+    """Are duplicates demoted, order restored, edited tests reset and retyped cells retyped, each noted?"""
     nb = student()
     nb.cells.append(copy.deepcopy(nb.cells[3]))  # duplicate test_a at the end
     nb.cells[3], nb.cells[4] = nb.cells[4], nb.cells[3]  # test_b before test_a
     nb.cells[3].source = "pass"  # edit test_b
     nb.cells[2] = nbformat.v4.new_markdown_cell(nb.cells[2].source, metadata=nb.cells[2].metadata)
     repaired, notes = repair(nb, RELEASE)
-    assert ids(repaired) == ids(RELEASE)
+    assert [i for i in ids(repaired) if i] == [i for i in ids(RELEASE) if i]
+    assert len(repaired.cells) == len(RELEASE.cells) + 1  # the earlier copy stays, as a plain cell
     assert repaired.cells[2].cell_type == "code" and repaired.cells[2].source == "def f(): return 1"
     assert repaired.cells[4].source == "check_b()"
     joined = "; ".join(notes)
@@ -82,6 +83,20 @@ def test_duplicates_reorder_edit_retype():
         "'answer' was changed to a markdown cell",
     ):
         assert words in joined, joined
+
+
+def test_duplicated_answer_grades_the_last_copy():
+    """Is the last copy of a duplicated answer the graded one (as in nbgrader), the earlier one kept plain?"""
+    nb = student()
+    nb.cells[2].source = "def f(): return 0  # first try"
+    fixed = copy.deepcopy(nb.cells[2])
+    fixed.source = "def f(): return 1  # fixed copy"
+    nb.cells.insert(3, fixed)
+    repaired, notes = repair(nb, RELEASE)
+    graded = [c for c in repaired.cells if nbgrader_id(c) == "answer"]
+    assert [c.source for c in graded] == ["def f(): return 1  # fixed copy"]
+    assert "def f(): return 0  # first try" in [c.source for c in repaired.cells if nbgrader_id(c) is None]
+    assert notes == ["cell 'answer' appeared twice; the last copy was graded"]
 
 
 def test_other_assignment_is_refused_and_named():

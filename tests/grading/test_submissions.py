@@ -64,4 +64,22 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="only for assignments with one notebook"):
         discover(tmp_path, A, ["one.ipynb", "two.ipynb"])
     with pytest.raises(ValueError, match="student"):
-        student_id("!!!")
+        student_id("")
+
+
+def test_any_name_is_a_student(tmp_path):
+    """Do non-ASCII and symbol-only names get stable ids, and do clashing names both get graded, the CSV name kept?"""
+    assert student_id("José") == "Jose" and student_id("!!!").startswith("student-")
+    assert student_id("山田太郎") == student_id("山田太郎") != student_id("山田花子")
+    for name in ("山田太郎", "Jose", "José", "bob"):
+        write_nb(tmp_path / f"{name}.ipynb")
+    write_nb(tmp_path / "bob" / A / "optimizers.ipynb")  # the same student also in nbgrader's layout
+    subs = discover(tmp_path, A, ["optimizers.ipynb"])
+    assert len(subs) == 5 and len({s.student for s in subs}) == 5
+    by_name = {}
+    for s in subs:
+        by_name.setdefault(s.name, []).append(s)
+    assert by_name["Jose"][0].student == "Jose" and by_name["Jose"][0].note == ""
+    assert by_name["José"][0].student.startswith("Jose-") and "same student id as 'Jose'" in by_name["José"][0].note
+    assert by_name["山田太郎"][0].student.startswith("student-")
+    assert sorted(s.student for s in by_name["bob"])[0] == "bob"
