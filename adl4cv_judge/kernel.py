@@ -21,9 +21,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from traitlets import Integer, Unicode
 
-from adl4cv_judge import static
 from adl4cv_judge.assignments import tests_for
-from adl4cv_judge.run import Verdict, context_sources, is_test, run_test, student_sources
+from adl4cv_judge.run import Verdict, analyse_notebook, is_test, run_test
 from adl4cv_judge.worker_client import WorkerLost
 from adl4cv_utils.grading.execute import LimitedExecute
 from adl4cv_utils.worker import codec
@@ -43,7 +42,7 @@ class JudgedExecute(LimitedExecute):
         if not self.judge_assignment:
             raise ValueError("judge_assignment: JudgedExecute needs the assignment's name")
         self._tests = tests_for(self.judge_assignment)
-        self._report = static.analyse(self.judge_assignment, student_sources(nb), context=context_sources(nb))
+        self._report = analyse_notebook(self.judge_assignment, nb)
         self._probing = False
         return super().preprocess(nb, resources, km)
 
@@ -70,6 +69,7 @@ class JudgedExecute(LimitedExecute):
             self._probe,
             self._report,
             float(self.timeout or 0),
+            position=index,
         )
 
     def _probe(self, name: str, inputs: dict) -> dict:

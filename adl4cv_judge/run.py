@@ -65,6 +65,17 @@ def student_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
     return [cell.source for cell in nb.cells if _is_student(cell, release_sources)]
 
 
+def analyse_notebook(assignment: str, nb, release_sources: set[str] = frozenset()) -> static.Report:
+    """The static report of ``nb``, each finding at its cell's position in the notebook."""
+    mine = [(i, c.source) for i, c in enumerate(nb.cells) if _is_student(c, release_sources)]
+    return static.analyse(
+        assignment,
+        [src for _, src in mine],
+        context=context_sources(nb, release_sources),
+        positions=[i for i, _ in mine],
+    )
+
+
 def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
     """The notebook's other cells that the worker runs (setup cells): the static analysis learns only their
     imports. Test cells are left out: the worker does not run them, so their names mean nothing there."""
@@ -73,15 +84,22 @@ def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
     ]
 
 
-def _delegation(assignment: str, test: JudgeTest, report: static.Report, traces: list[dict]) -> str:
-    if report.escapes:
-        shown = ", ".join(str(f) for f in report.escapes[:3])
+def _delegation(
+    assignment: str, test: JudgeTest, report: static.Report, traces: list[dict], before: int | None = None
+) -> str:
+    """Why the test's passing result does not count (static findings in cells before ``before``, the trace)."""
+
+    def earlier(findings):
+        return [f for f in findings if before is None or f.cell < before]
+
+    escapes = earlier(report.escapes)
+    if escapes:
+        shown = ", ".join(str(f) for f in escapes[:3])
         return f"the grader cannot verify code that uses {shown}; such code earns no points (see the notebook's rules)"
     for unit in test.units:
-        if report.units.get(unit):
-            return (
-                f"{unit} uses {', '.join(str(f) for f in report.units[unit][:3])}: the exercise is to write it yourself"
-            )
+        found = earlier(report.units.get(unit, []))
+        if found:
+            return f"{unit} uses {', '.join(str(f) for f in found[:3])}: the exercise is to write it yourself"
         for trace in traces:
             for kind in ("python", "builtins", "ops"):
                 for name in trace.get(kind, []):
@@ -134,9 +152,7 @@ def judge_notebook(
 ) -> dict:
     """Verdicts for every test cell of ``nb``: {"verdicts": {grade_id: Verdict as dict}, "notes": [...]}."""
     tests = tests_for(assignment)
-    report = static.analyse(
-        assignment, student_sources(nb, release_sources), context=context_sources(nb, release_sources)
-    )
+    report = analyse_notebook(assignment, nb, release_sources)
     verdicts: dict[str, Verdict] = {}
     notes: list[str] = []
     deadline = time.monotonic() + submission_seconds
@@ -169,6 +185,7 @@ def judge_notebook(
                 report,
                 cell_seconds,
                 session.restart,
+                position=index,
             )
     finally:
         session.worker.kill()
@@ -185,6 +202,7 @@ def run_test(
     report: static.Report,
     cell_seconds: float,
     on_lost: Callable[[], None] | None = None,
+    position: int | None = None,
 ) -> Verdict:
     """The verdict of one judge test, whatever the student's code does (never raises for it)."""
     start = time.perf_counter()
@@ -216,7 +234,7 @@ def run_test(
             f"your code returned something the test could not use ({type(error).__name__}: {error})",
         )
     if verdict.passed:
-        why = _delegation(assignment, test, report, ctx.traces)
+        why = _delegation(assignment, test, report, ctx.traces, position)
         if why:
             verdict = Verdict(grade_id, points, 0.0, False, why)
     verdict.seconds = time.perf_counter() - start

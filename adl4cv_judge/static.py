@@ -180,13 +180,18 @@ def _parse(source: str) -> ast.Module | None:
         return None  # it fails when it runs; nothing of it can be reached
 
 
-def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Report:
+def analyse(assignment: str, cells: list[str], context: list[str] = (), positions: list[int] | None = None) -> Report:
     """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources).
 
     ``context``: the notebook's other (locked, release) cells; only their imports and aliases are
     learned (``from torch import nn`` in a setup cell makes ``nn.MultiheadAttention`` in an answer
-    cell resolvable), nothing in them is reported."""
-    trees = [(i, tree) for i, tree in enumerate(map(_parse, cells)) if tree is not None]
+    cell resolvable), nothing in them is reported. ``positions``: each cell's index in the notebook
+    (a finding's ``cell``), so that a test is charged only with what comes before it."""
+    if positions is None:
+        positions = list(range(len(cells)))
+    if len(positions) != len(cells):
+        raise ValueError(f"positions: expected {len(cells)} indices, got {len(positions)}")
+    trees = [(positions[i], tree) for i, tree in enumerate(map(_parse, cells)) if tree is not None]
     known = [tree for tree in map(_parse, context) if tree is not None]
     aliases = _Aliases()
     aliases.learn(known + [t for _, t in trees])  # the student's cells last: their rebinding wins

@@ -7,6 +7,7 @@ import importlib
 from adl4cv_judge.registry import TESTS, JudgeTest
 
 TOPICS = {
+    "00_tiny": "tiny",  # the grader's self-test assignment (tests/grading/tiny.py)
     "01_basics": "basics",
     "02_optimizers": "optimizers",
     "03_convolution": "convolution",

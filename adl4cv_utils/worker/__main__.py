@@ -2,4 +2,5 @@
 
 from adl4cv_utils.worker.server import serve
 
-serve()
+if __name__ == "__main__":
+    serve()

@@ -46,9 +46,9 @@ def test_hidden_tests_leave_feedback():
 
 
 def test_preprocessor_lists():
-    """Is Execute replaced by LimitedExecute followed by StderrToStdout, and HideHiddenTests first in feedback?"""
+    """Is Execute replaced by JudgedExecute (a LimitedExecute) and StderrToStdout, HideHiddenTests first in feedback?"""
     names = [p.__name__ for p in autograde_preprocessors()]
-    assert names[:2] == ["LimitedExecute", "StderrToStdout"] and "Execute" not in names
+    assert names[:2] == ["JudgedExecute", "StderrToStdout"] and "Execute" not in names
     assert "SaveAutoGrades" in names and feedback_preprocessors()[0] is HideHiddenTests
     assert issubclass(LimitedExecute, __import__("nbgrader.preprocessors", fromlist=["Execute"]).Execute)
 

@@ -81,3 +81,11 @@ def test_harmless_magics_are_not_escapes():
 def test_shell_and_running_magics_are_escapes(source):
     """Do shell escapes and magics that run other code count as escapes?"""
     assert analyse("02_optimizers", [source]).escapes
+
+
+def test_findings_carry_their_notebook_position():
+    """Does each finding name its cell's position in the notebook (a test is charged only with earlier cells)?"""
+    report = analyse("02_optimizers", [HONEST, "import gc"], positions=[4, 9])
+    assert [f.cell for f in report.escapes] == [9]
+    with pytest.raises(ValueError, match="positions"):
+        analyse("02_optimizers", [HONEST], positions=[1, 2])

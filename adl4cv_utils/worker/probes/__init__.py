@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 
 PROBES: dict[str, Callable] = {}
-MODULES = ("basics", "optimizers", "convolution", "resnet", "attention", "training", "visualization")
+MODULES = ("generic", "basics", "optimizers", "convolution", "resnet", "attention", "training", "visualization")
 
 
 def probe(name: str):
