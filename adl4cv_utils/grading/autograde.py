@@ -252,6 +252,7 @@ def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment
 
 
 INTERNAL_ERROR = "internal error"
+WORKER_LOST = "worker lost"  # a cluster worker died twice on the chunk (cluster.py)
 
 
 def error_log(course_dir: Path, assignment: str) -> Path:
@@ -282,6 +283,31 @@ def _store_or_fail(outcome: Outcome, autograded: Path | None, sub: Submission, a
         except Exception:  # noqa: BLE001 - the gradebook itself may be unusable; the report says so
             pass
         return failed
+
+
+def add_slots(batch: Batch, jobs: int, first: int = 0) -> None:
+    """One environment per parallel worker: with isolation, its own kernel spec, uid and socket folder."""
+    limits, work = batch.limits, batch.work
+    for slot in range(first, first + jobs):
+        if limits.isolation:
+            folder, runtime = work / f"jupyter-{slot}", work / f"runtime-{slot}"
+            spec = sandbox.kernel_spec(folder, runtime, limits, sandbox.BASE_UID + slot)
+            env = {"JUPYTER_PATH": str(spec.parents[1]), "JUPYTER_RUNTIME_DIR": str(runtime)}
+            batch.slots.put((env, sandbox.kernel_client_config(runtime)))
+        else:
+            batch.slots.put(({}, []))
+
+
+def _run_chunks_locally(work: list[list[Submission]], batch: Batch, jobs: int):
+    """Yield (chunk, results or a reason) as local worker threads finish them."""
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = {pool.submit(_worker, chunk, batch): chunk for chunk in work}
+        for future in as_completed(futures):
+            chunk = futures[future]
+            try:
+                yield chunk, future.result()
+            except Exception:  # noqa: BLE001 - this chunk's students get the reason, the rest go on
+                yield chunk, _log_error(batch.course_dir, batch.assignment, f"grading {[s.student for s in chunk]}")
 
 
 def chunks(subs: list[Submission], jobs: int, most: int = 10) -> list[list[Submission]]:
@@ -328,8 +354,14 @@ def autograde(
     force: bool = False,
     source_fingerprint: str = "",
     progress: bool = True,
+    scheduler: str | None = None,
+    seed: int | None = None,
 ) -> list[Outcome]:
-    """Grade ``subs`` with ``jobs`` workers; unchanged submissions are skipped unless ``force``."""
+    """Grade ``subs`` with ``jobs`` workers; unchanged submissions are skipped unless ``force``.
+
+    ``scheduler`` (``tcp://HOST:PORT`` or ``local:N``) grades the chunks on a Dask cluster instead of
+    local threads (cluster.py); ``seed`` fixes the judge's secret seed (to reproduce a grading run).
+    """
     from tqdm.auto import tqdm
 
     if jobs < 1:
@@ -356,32 +388,26 @@ def autograde(
                 outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
                 outcomes[sub.student] = _store_or_fail(outcome, None, sub, assignment, course_dir)
             batch = Batch(assignment, course_dir, template, release, limits, work, _grade_ids(course_dir))
-            for slot in range(jobs):
-                if limits.isolation:  # one kernel spec per worker slot: its own uid and socket folder
-                    folder, runtime = work / f"jupyter-{slot}", work / f"runtime-{slot}"
-                    spec = sandbox.kernel_spec(folder, runtime, limits, sandbox.BASE_UID + slot)
-                    env = {"JUPYTER_PATH": str(spec.parents[1]), "JUPYTER_RUNTIME_DIR": str(runtime)}
-                    batch.slots.put((env, sandbox.kernel_client_config(runtime)))
-                else:
-                    batch.slots.put(({}, []))
+            if seed is not None:
+                batch.seed = seed
             by_student = {s.student: s for s in todo}
             bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not progress)
-            with ThreadPoolExecutor(jobs) as pool:
-                futures = {pool.submit(_worker, chunk, batch): chunk for chunk in chunks(todo, jobs)}
-                for future in as_completed(futures):
-                    try:
-                        results = future.result()
-                    except Exception:  # noqa: BLE001 - this chunk's students get the reason, the rest go on
-                        reason = _log_error(course_dir, assignment, f"grading {[s.student for s in futures[future]]}")
-                        results = [
-                            (Outcome(s.student, "not graded", reason, name=s.name), None) for s in futures[future]
-                        ]
-                    for outcome, autograded in results:
-                        sub = by_student[outcome.student]
-                        if not outcome.reason.startswith(INTERNAL_ERROR):
-                            outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
-                        # main thread: the one writer
-                        outcomes[outcome.student] = _store_or_fail(outcome, autograded, sub, assignment, course_dir)
-                        bar.update(1)
+            if scheduler:
+                from adl4cv_utils.grading import cluster
+
+                results = cluster.run_chunks(todo, batch, scheduler, progress)
+            else:
+                add_slots(batch, jobs)
+                results = _run_chunks_locally(chunks(todo, jobs), batch, jobs)
+            for chunk, found in results:
+                if isinstance(found, str):  # the chunk failed as a whole: its students get the reason
+                    found = [(Outcome(s.student, "not graded", found, name=s.name), None) for s in chunk]
+                for outcome, autograded in found:
+                    sub = by_student[outcome.student]
+                    if not outcome.reason.startswith((INTERNAL_ERROR, WORKER_LOST)):
+                        outcome.fingerprint = f"{sub.fingerprint()}:{source_fingerprint}"
+                    # main thread: the one writer
+                    outcomes[outcome.student] = _store_or_fail(outcome, autograded, sub, assignment, course_dir)
+                    bar.update(1)
             bar.close()
     return [outcomes[s.student] for s in subs]

@@ -20,7 +20,6 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-WORKER_LOST = "not graded: worker lost"
 CRASH_ENV = "ADL4CV_TEST_CRASH_STUDENT"  # tests only: a worker grading this student dies ...
 CRASH_ONCE_ENV = "ADL4CV_TEST_CRASH_ONCE_FILE"  # ... only the first time (this file marks it)
 
@@ -115,9 +114,51 @@ def grade_chunk(data: dict) -> list[dict]:
             {k: set(v) for k, v in data["other_assignments"].items()},
             seed=data["seed"],
         )
-        add_slots(batch, 1)
+        add_slots(batch, 1, first=os.getpid() % 1000)  # its own sandbox uid on a machine shared by workers
         results = []
         for outcome, autograded in _worker(chunk, batch):
             files = {p.name: p.read_bytes() for p in sorted(autograded.glob("*.ipynb"))} if autograded else None
             results.append({"outcome": asdict(outcome), "autograded": files})
         return results
+
+
+def run_chunks(todo, batch, scheduler: str, progress: bool = True):
+    """Yield (chunk, [(Outcome, autograded folder)] or a reason) as the cluster finishes chunks."""
+    from distributed import as_completed
+
+    from adl4cv_utils.grading.autograde import WORKER_LOST, Outcome, chunks
+
+    client = connect(scheduler)
+    try:
+        if progress and client.dashboard_link:
+            print(f"Dask dashboard: {client.dashboard_link}", flush=True)
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        futures = {}
+        for chunk in chunks(todo, workers):
+            future = client.submit(grade_chunk, payload(chunk, batch), retries=1, pure=False)
+            futures[future] = chunk
+        for future in as_completed(list(futures)):
+            chunk = futures[future]
+            try:
+                results = future.result()
+            except Exception as error:  # noqa: BLE001 - KilledWorker, lost connection: these students only
+                yield chunk, f"{WORKER_LOST} ({type(error).__name__}: {str(error)[:200]})"
+                continue
+            yield chunk, [_materialise(item, batch.work, Outcome) for item in results]
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _materialise(item: dict, work: Path, outcome_type):
+    """A remote result as local files: (Outcome, folder of its autograded notebooks or None)."""
+    outcome = outcome_type(**item["outcome"])
+    files = item.get("autograded")
+    if files is None:
+        return outcome, None
+    folder = Path(tempfile.mkdtemp(prefix=f"remote-{outcome.student}-", dir=work))
+    for name, raw in files.items():
+        (folder / Path(name).name).write_bytes(raw)
+    return outcome, folder
