@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Tiny models run fastest on one thread (and a busy 2-core machine is slowed 10x by two).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: book test test-fast lint format exercises benchmarks clean env mathjax chromium
+.PHONY: book test test-fast lint format exercises publish benchmarks clean env mathjax chromium
 
 env: $(BIN)/.installed
 mathjax: $(MATHJAX)
@@ -59,6 +59,11 @@ format: env
 
 exercises: env
 	$(BIN)/python -m adl4cv_utils.grading.release --all
+
+# The student repository (book, release notebooks, student package; no solutions, tests or judge).
+publish: env
+	@test -n "$(DEST)" || { echo "usage: make publish DEST=path/to/empty/folder"; exit 1; }
+	$(BIN)/python -m adl4cv_utils.grading.publish "$(DEST)"
 
 benchmarks: env mathjax
 	for script in benchmarks/checks*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

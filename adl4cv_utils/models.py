@@ -20,8 +20,8 @@ def _activation(name: str) -> type[nn.Module]:
 class MLP(nn.Sequential):
     """``in_features -> hidden x depth -> out_features`` with one activation after each hidden layer.
 
-    ``MLP(64, 10)`` is a linear score function f = Wx + b (depth 0); ``MLP(64, 10, hidden=32, depth=1)``
-    is the lecture's 2-layer network f = W2 max(0, W1 x).
+    ``MLP(64, 10, depth=0)`` is a linear score function f = Wx + b; the default ``MLP(64, 10)``
+    (``hidden=64, depth=1``) is the lecture's 2-layer network f = W2 max(0, W1 x).
     """
 
     def __init__(

@@ -18,6 +18,17 @@ from tqdm.auto import tqdm
 from adl4cv_utils.device import get_device
 
 
+@dataclass(frozen=True)
+class Metrics:
+    """Mean loss and accuracy of an evaluation, read by name (``m.loss``, ``m.accuracy``): it does not unpack."""
+
+    loss: float
+    accuracy: float
+
+    def __str__(self) -> str:
+        return f"loss {self.loss:.4f}, accuracy {self.accuracy:.3f}"
+
+
 @dataclass
 class History:
     """What happened during training: losses per step, losses and accuracies per epoch."""
@@ -48,8 +59,8 @@ class History:
 @torch.no_grad()
 def evaluate(
     model: nn.Module, loader: Iterable, loss_fn: Callable | None = None, device: torch.device | str | None = None
-) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode (restores the mode after)."""
+) -> Metrics:
+    """Mean loss and accuracy of ``model`` over ``loader`` as ``Metrics``, in eval mode (restores the mode after)."""
     loss_fn = loss_fn or nn.functional.cross_entropy
     device = torch.device(device) if device is not None else _model_device(model)
     was_training = model.training
@@ -64,7 +75,7 @@ def evaluate(
     model.train(was_training)
     if count == 0:
         raise ValueError("loader: it yielded no samples")
-    return total_loss / count, correct / count
+    return Metrics(total_loss / count, correct / count)
 
 
 def fit(
@@ -123,9 +134,9 @@ def fit(
         history.train_loss.append(epoch_loss / max(count, 1))
         history.train_acc.append(correct / max(count, 1))
         if val_loader is not None:
-            val_loss, val_acc = evaluate(model, val_loader, loss_fn, device)
-            history.val_loss.append(val_loss)
-            history.val_acc.append(val_acc)
+            metrics = evaluate(model, val_loader, loss_fn, device)
+            history.val_loss.append(metrics.loss)
+            history.val_acc.append(metrics.accuracy)
         if max_steps is not None and steps >= max_steps:
             break
     bar.close()

@@ -9,7 +9,7 @@ from torch import nn
 from adl4cv_utils import set_seed
 from adl4cv_utils.data import digits_splits, make_loaders
 from adl4cv_utils.models import MLP
-from adl4cv_utils.training import History, evaluate, fit
+from adl4cv_utils.training import History, Metrics, evaluate, fit
 
 
 @pytest.fixture
@@ -65,7 +65,8 @@ def test_evaluate_restores_mode_and_counts_partial_batch():
     model = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5))
     model.train()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
-    loss, acc = evaluate(model, loader, device="cpu")
+    metrics = evaluate(model, loader, device="cpu")
+    loss, acc = metrics.loss, metrics.accuracy
     model.eval()
     expected = nn.functional.cross_entropy(model(x), y).item()
     assert math.isclose(loss, expected, rel_tol=1e-5)
@@ -86,3 +87,13 @@ def test_bad_arguments(loaders):
     with pytest.raises(ValueError, match="loader"):
         evaluate(model, [], device="cpu")
     assert History().epochs == 0
+
+
+def test_evaluate_returns_metrics_that_do_not_unpack(loaders):
+    """Does evaluate return named Metrics that cannot be unpacked as 06's (loss, accuracy) answer?"""
+    metrics = evaluate(MLP(64, 10), loaders[1], device="cpu")
+    assert isinstance(metrics, Metrics) and isinstance(metrics.loss, float) and 0.0 <= metrics.accuracy <= 1.0
+    with pytest.raises(TypeError):
+        loss, acc = metrics
+    with pytest.raises(TypeError):
+        metrics[0]  # noqa: B018

@@ -2,7 +2,7 @@
 
 Test cells in the exercises are one-line calls such as
 ``optimizers.check_single_step(Adam, "adam").assert_passed()``. The references come from torch
-itself; nothing here contains the answers.
+itself, from closed forms, or from values stored in ``expected/``; nothing here computes an answer.
 """
 
 from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, CheckResult, compare, run_check

@@ -14,24 +14,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from adl4cv_utils.checks.gradient_check import (  # noqa: F401 - the gradient check's checks, for the test cells
+    _pair,
+    _scalar,
+    check_gradient_check_correct,
+    check_gradient_check_eps,
+    check_gradient_check_wrong,
+)
 from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, run_check
 
 ATOL, RTOL = 1e-9, 1e-7  # float64 references: only real mistakes exceed this
-
-
-def _pair(name: str, out, what: str = "(loss, dscores)"):
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise CheckFailed(f"{name} must return a pair {what}, got {type(out).__name__}")
-    return out
-
-
-def _scalar(what: str, got) -> torch.Tensor:
-    if isinstance(got, (int, float)) and not isinstance(got, bool):
-        return torch.tensor(float(got), dtype=torch.float64)
-    if torch.is_tensor(got) and got.numel() == 1:
-        return got.detach().reshape(()).double()
-    shape = f" of shape {tuple(got.shape)}" if torch.is_tensor(got) else ""
-    raise CheckFailed(f"{what}: expected a scalar (0-dim tensor or float), got {type(got).__name__}{shape}")
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-7, rtol: float = 1e-5) -> bool:
@@ -284,132 +276,3 @@ def check_maxout(maxout_forward, maxout_backward, seed: int = 0):
         ):
             diff = max(diff, _compare_named(f"maxout_backward {name} ({where})", ref, got, {spread: wrong}))
     return "forward, dx, dW and db match autograd (2 shapes)", diff
-
-
-# ---------------------------------------------------------------------------------------------
-# gradient_check(f, x, eps) -> (max_rel_error, worst_index)
-# ---------------------------------------------------------------------------------------------
-
-
-def reference_gradient_check(f, x, eps=1e-6, dtype=torch.float64, centered=True, relative=True):
-    """The contract's gradient check (``dtype``/``centered``/``relative`` switch on known mistakes)."""
-    x = x.detach().to(dtype).clone()
-    analytic = f(x)[1].detach().to(torch.float64)
-    numeric = torch.zeros(x.shape, dtype=torch.float64)
-    flat, num = x.view(-1), numeric.view(-1)
-    for i in range(flat.numel()):
-        old = flat[i].item()
-        flat[i] = old + eps
-        plus = float(f(x)[0])
-        if centered:
-            flat[i] = old - eps
-            minus = float(f(x)[0])
-            num[i] = (plus - minus) / (2 * eps)
-        else:
-            flat[i] = old
-            num[i] = (plus - float(f(x)[0])) / eps
-        flat[i] = old
-    err = (analytic - numeric).abs()
-    if relative:
-        denom = torch.maximum(analytic.abs(), numeric.abs())
-        err = torch.where(denom > 0, err / denom.clamp_min(1e-300), torch.zeros_like(err))
-    worst = int(err.view(-1).argmax())
-    return float(err.view(-1)[worst]), tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), x.shape))
-
-
-def _run_gradient_check(gradient_check, f, x, **kwargs):
-    x_in = x.clone()
-    out = _pair("gradient_check", gradient_check(f, x_in, **kwargs), "(max_rel_error, worst_index)")
-    if not torch.equal(x_in, x):
-        raise CheckFailed("gradient_check changed x: restore every element after perturbing it (or work on a copy)")
-    err = float(_scalar("max_rel_error", out[0]))
-    idx = out[1]
-    if isinstance(idx, int) or (torch.is_tensor(idx) and idx.numel() == 1 and x.ndim > 1):
-        raise CheckFailed(
-            f"worst_index must be a tuple index into x (one int per dimension of x {tuple(x.shape)}), "
-            f"got the flat index {int(idx)}: convert it with torch.unravel_index"
-        )
-    try:
-        idx = tuple(int(i) for i in idx)
-    except (TypeError, ValueError) as error:
-        raise CheckFailed(f"worst_index must be a tuple of ints, got {type(idx).__name__}") from error
-    if len(idx) != x.ndim:
-        raise CheckFailed(f"worst_index must have one int per dimension of x {tuple(x.shape)}, got {idx}")
-    return err, idx
-
-
-def _exp3(x):
-    """f(x) = sum(exp(3x)) / 3 with its exact gradient exp(3x): forward differences are off by ~1.5 eps."""
-    e = torch.exp(3 * x)
-    return e.sum() / 3, e
-
-
-@run_check("gradient check, right gradient")
-def check_gradient_check_correct(gradient_check):
-    """For a right analytic gradient, is the reported error tiny (centered differences in float64)?"""
-    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(0)) * 0.5  # float32 on purpose
-    err, _ = _run_gradient_check(gradient_check, _exp3, x)
-    if err < 1e-7:
-        return f"max relative error {err:.1e} for a right gradient"
-    forward, _ = reference_gradient_check(_exp3, x, centered=False)
-    single, _ = reference_gradient_check(_exp3, x, dtype=torch.float32)
-    if abs(err - forward) <= 0.2 * forward:
-        hint = (
-            "forward differences (f(x + eps) - f(x)) / eps, whose error is O(eps): "
-            "use centered differences (f(x + eps) - f(x - eps)) / (2 eps)"
-        )
-    elif err > 1e-4 or abs(err - single) <= 0.5 * single:
-        hint = "x is perturbed in float32 (x here is float32): convert it to float64 first (x.double())"
-    else:
-        hint = ""
-    raise CheckFailed(
-        "a right gradient of sum(exp(3x))/3 gets a relative error far above the ~1e-10 of centered differences "
-        "in float64" + (f"; looks like {hint}" if hint else ""),
-        expected="below 1e-7",
-        got=err,
-    )
-
-
-@run_check("gradient check, wrong gradient")
-def check_gradient_check_wrong(gradient_check):
-    """For an analytic gradient with two planted errors, are the worst element and its relative error found?"""
-    gen = torch.Generator().manual_seed(1)
-    x = torch.randn(3, 4, generator=gen, dtype=torch.float64)
-    w = torch.rand(3, 4, generator=gen, dtype=torch.float64) + 0.5
-    x[0, 1], w[0, 1] = 0.1, 1.0  # true gradient 0.1, reported 0.15: relative error 1/3, absolute 0.05
-    x[2, 3], w[2, 3] = 10.0, 10.0  # true gradient 100, reported 101: relative error ~0.0099, absolute 1
-
-    def f(x):
-        grad = w * x
-        grad[0, 1] *= 1.5
-        grad[2, 3] += 1.0
-        return 0.5 * (w * x * x).sum(), grad
-
-    expected = reference_gradient_check(f, x)
-    err, idx = _run_gradient_check(gradient_check, f, x)
-    absolute = reference_gradient_check(f, x, relative=False)
-    if idx != expected[1] or abs(err - expected[0]) > 1e-4 * expected[0]:
-        hint = ""
-        if idx == absolute[1] or abs(err - absolute[0]) < 1e-3:
-            hint = "the absolute error |a - n| is reported; use the relative |a - n| / max(|a|, |n|)"
-        elif abs(err - 0.5) < 1e-3:
-            hint = "the error is divided by |numeric| only; divide by max(|analytic|, |numeric|)"
-        raise CheckFailed(
-            "wrong worst element or relative error for a gradient with planted errors"
-            + (f"; looks like {hint}" if hint else ""),
-            expected=expected,
-            got=(err, idx),
-        )
-    return f"found the worst element {idx} with relative error {err:.4f}"
-
-
-@run_check("gradient check, eps")
-def check_gradient_check_eps(gradient_check):
-    """Is the eps argument used (eps=1e-4 gives the centered-difference error ~1.5e-8 on sum(exp(3x))/3)?"""
-    x = torch.randn(2, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64) * 0.5
-    expected = reference_gradient_check(_exp3, x, eps=1e-4)
-    err, _ = _run_gradient_check(gradient_check, _exp3, x, eps=1e-4)
-    if abs(err - expected[0]) > 0.05 * expected[0]:
-        hint = "; looks like eps is hard-coded: use the eps argument" if err < 0.2 * expected[0] else ""
-        raise CheckFailed(f"with eps=1e-4 the relative error should be the O(eps**2) error{hint}", expected[0], err)
-    return f"eps=1e-4 gives {err:.2e} as expected"

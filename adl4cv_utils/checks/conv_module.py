@@ -17,16 +17,16 @@ import math
 import torch
 from torch import nn
 
-from adl4cv_utils.checks.convolution import (
+from adl4cv_utils.checks.conv_common import (
     DTYPE,
     SHAPE_HINT,
     _backward,
     _compare_grads,
     compare_output,
-    conv_mistakes,
     guarded,
     pair,
 )
+from adl4cv_utils.checks.conv_mistakes import conv_mistakes
 from adl4cv_utils.checks.result import CheckFailed, run_check
 
 SIGNATURE = "Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)"

@@ -7,129 +7,48 @@ student's code runs inside it, so calling torch's own convolution or pooling fai
 that says so. When an output is wrong it is compared with the outputs of known mistakes (flipped
 kernel, padding on one side, stride ignored, bias dropped, average pooling, ...; see
 ``conv_mistakes.py``) computed with torch, so that the message can name the mistake. The checks
-of the ``Conv2d`` module are in ``conv_module.py`` and reachable from here, so test cells only
-import ``convolution``.
+of the ``Conv2d`` module are in ``conv_module.py`` (which does not import this module) and
+re-exported here, so test cells only import ``convolution``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
-from adl4cv_utils.checks.conv_mistakes import conv_mistakes, diagnose, pool_mistakes
-from adl4cv_utils.checks.no_builtins import builtin_message, builtin_nodes, forbid_builtins
-from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, run_check
+from adl4cv_utils.checks.conv_common import (
+    DTYPE,
+    POOL_SHAPE_HINT,
+    SHAPE_HINT,
+    _backward,
+    _callable,
+    _compare_grads,
+    _randn,
+    _seed,
+    compare_output,
+    describe,
+    guarded,
+    pair,
+)
+from adl4cv_utils.checks.conv_mistakes import conv_mistakes, pool_mistakes
 
-ATOL, RTOL = 1e-9, 1e-7  # float64: only real mistakes exceed this
-DTYPE = torch.float64
-SHAPE_HINT = "the output size is floor((I - K + 2P) / S) + 1 along each of height and width"
-POOL_SHAPE_HINT = "the output size is floor((I - K) / S) + 1 along each of height and width"
+# The Conv2d module checks, re-exported so that test cells only import this module.
+from adl4cv_utils.checks.conv_module import (  # noqa: F401
+    check_conv2d_module_forward,
+    check_conv2d_module_init,
+    check_conv2d_module_no_builtin,
+    check_conv2d_module_other_shapes,
+    check_conv2d_module_shapes,
+)
+from adl4cv_utils.checks.result import run_check
 
-
-def pair(value) -> tuple[int, int]:
-    """An int or a pair -> a pair of ints."""
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def describe(case: dict) -> str:
-    """A short text naming a case: shapes, bias, stride, padding."""
-    parts = [f"x {tuple(case['x'])}"]
-    if "w" in case:
-        parts.append(f"weight {tuple(case['w'])}" + (", bias" if case.get("bias") else ", no bias"))
-    if "k" in case:
-        parts.append(f"kernel_size {case['k']}")
-    parts += [f"{name} {case[name]}" for name in ("stride", "padding") if name in case]
-    return ", ".join(parts)
-
-
-def guarded(call: Callable, *student):
-    """Run ``call()`` (student code) with torch's convolution and pooling forbidden; return its result."""
-    used: list[str] = []
-    try:
-        with forbid_builtins(*student, record=used):
-            result = call()
-    except Exception:
-        if used:
-            raise CheckFailed(builtin_message(used)) from None
-        raise
-    if used:
-        raise CheckFailed(builtin_message(used))
-    return result
-
-
-def check_graph(output, where: str) -> None:
-    """Fail if ``output``'s autograd graph contains torch's convolution or pooling."""
-    nodes = builtin_nodes(output)
-    if nodes:
-        raise CheckFailed(
-            f"{where}: the autograd graph of your output contains {', '.join(nodes)}, so torch's own "
-            "convolution or pooling was used; build it from tensor operations (unfold is fine)"
-        )
-
-
-def compare_output(expected, got, where: str, mistakes, shape_hint: str, what: str = "output") -> float:
-    """compare() with the case in the message and, on a difference, the name of a recognised mistake."""
-    if not torch.is_tensor(got):
-        raise CheckFailed(f"{where}: expected a tensor, got {type(got).__name__}", expected, got)
-    if got.shape == expected.shape and got.dtype != expected.dtype:
-        raise CheckFailed(
-            f"{where}: your {what} is {got.dtype} for {expected.dtype} inputs; torch keeps the input's dtype: "
-            "make new tensors with dtype=x.dtype (or x.new_zeros(...))",
-            expected.dtype,
-            got.dtype,
-        )
-    try:
-        return compare(what, expected, got, ATOL, RTOL)
-    except CheckFailed as fail:
-        hint = diagnose(got, mistakes)
-        extra = f"; looks like {hint}" if hint else (f" ({shape_hint})" if got.shape != expected.shape else "")
-        fail.message = f"{where}: {fail.message}{extra}"
-        raise
-
-
-def _callable(fn, name: str) -> None:
-    if not callable(fn):
-        raise CheckFailed(f"{name} must be a function, got {type(fn).__name__}")
-
-
-def _seed(seed) -> int:
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise CheckArgumentError(f"seed: expected a non-negative int, got {seed!r}")
-    return seed
-
-
-def _randn(shape, gen) -> torch.Tensor:
-    return torch.randn(tuple(shape), generator=gen, dtype=DTYPE)
-
-
-def _backward(out, g, student, where: str) -> None:
-    """Backpropagate ``sum(out * g)`` through the student's graph (builtins forbidden)."""
-    if out.grad_fn is None:
-        raise CheckFailed(
-            f"{where}: your output is not connected to the autograd graph (no grad_fn): build it from tensor "
-            "operations, without .detach(), .numpy(), .item(), torch.no_grad() or torch.tensor(...) of values"
-        )
-    check_graph(out, where)
-    guarded(lambda: (out * g).sum().backward(), student)
-
-
-def _compare_grads(pairs, where: str) -> float:
-    diff = 0.0
-    for name, mine, ref in pairs:
-        if ref is None:
-            continue
-        if mine.grad is None:
-            raise CheckFailed(
-                f"{where}: no gradient reached {name}: is the output built from {name} by tensor operations?"
-            )
-        try:
-            diff = max(diff, compare(f"gradient w.r.t. {name}", ref.grad, mine.grad, ATOL, RTOL))
-        except CheckFailed as fail:
-            fail.message = f"{where}: {fail.message}"
-            raise
-    return diff
+MODULE_CHECKS = (
+    "check_conv2d_module_shapes",
+    "check_conv2d_module_init",
+    "check_conv2d_module_forward",
+    "check_conv2d_module_other_shapes",
+    "check_conv2d_module_no_builtin",
+)
 
 
 def run_conv_case(conv2d, case: dict, index: int, seed: int, grads: bool = False) -> float:
@@ -375,25 +294,3 @@ def check_max_pool_random(max_pool2d, seed: int = 0):
     """On random small cases (non-square kernels and strides), do output and gradient match F.max_pool2d?"""
     _callable(max_pool2d, "max_pool2d")
     return _run_all(run_pool_case, max_pool2d, random_pool_cases(_seed(seed)), seed=seed, grads=True)
-
-
-MODULE_CHECKS = (
-    "check_conv2d_module_shapes",
-    "check_conv2d_module_init",
-    "check_conv2d_module_forward",
-    "check_conv2d_module_other_shapes",
-    "check_conv2d_module_no_builtin",
-)
-
-
-def __getattr__(name: str):
-    """The Conv2d module checks live in conv_module.py (which imports this module); fetch them lazily."""
-    if name in MODULE_CHECKS:
-        from adl4cv_utils.checks import conv_module
-
-        return getattr(conv_module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *MODULE_CHECKS])

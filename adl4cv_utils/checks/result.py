@@ -8,13 +8,16 @@ the traceback, so a broken submission never crashes the notebook or the grader.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
+import random
 import time
 import traceback
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -90,7 +93,9 @@ class CheckResult:
 def run_check(name: str):
     """Decorate a check body so that it always returns a CheckResult, whatever the student's code does.
 
-    The body returns a message, or ``(message, max_diff)``, when the student's code is right.
+    The body returns a message, or ``(message, max_diff)``, when the student's code is right. The
+    global random state of torch (CPU and CUDA), NumPy and ``random`` is the same after the check as
+    before it, so a self-check never changes the student's own seeded runs.
     """
 
     def decorate(body):
@@ -98,7 +103,8 @@ def run_check(name: str):
         def wrapper(*args, **kwargs) -> CheckResult:
             start = time.perf_counter()
             try:
-                outcome = body(*args, **kwargs)
+                with _kept_rng():
+                    outcome = body(*args, **kwargs)
                 message, max_diff = outcome if isinstance(outcome, tuple) else (outcome or "", None)
                 result = CheckResult(name, True, message, max_diff=max_diff)
             except CheckArgumentError:
@@ -113,6 +119,20 @@ def run_check(name: str):
         return wrapper
 
     return decorate
+
+
+@contextlib.contextmanager
+def _kept_rng():
+    """Restore the global RNG states of torch, NumPy and ``random`` on exit."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    try:
+        # CUDA's generators only when CUDA is already in use: a check must not start a CUDA context
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+        with torch.random.fork_rng(devices=cuda):
+            yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
 
 
 class CheckArgumentError(ValueError):

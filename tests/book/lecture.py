@@ -10,6 +10,7 @@ SECTIONS = {
         "Rectified Linear Units (ReLU)",
         "Dead ReLU",
         "Maxout units",
+        "Normalization and initialization",
     ],
     "04_optimization": [
         "Gradient Descent for Neural Networks",
@@ -21,6 +22,7 @@ SECTIONS = {
     ],
     "05_training": [
         "Importance of Learning Rate",
+        "Learning-rate schedules",
         "Over- and Underfitting",
         "Basic recipe for machine learning",
         "Regularization",

@@ -100,3 +100,14 @@ def test_exercise_pages_link_their_notebooks():
         for nb in folder.glob("*.ipynb"):
             assert "colab.research.google.com/github/" in text and f"exercises/{folder.name}/{nb.name}" in text
         assert f"book/exercises/{folder.name}" in toc_files()
+
+
+def test_every_repository_link_points_at_the_published_repository():
+    """Do all GitHub links (Colab buttons, install cells, exercise pages) use _config.yml's repository.url?"""
+    url = CONFIG["repository"]["url"].rstrip("/")
+    repo = url.removeprefix("https://github.com/")
+    link = re.compile(r"github(?:\.com)?/(adl4cv/[A-Za-z0-9_.-]+)")  # github.com/... and Colab's .../github/...
+    files = [*(REPO / "book").rglob("*.ipynb"), *(REPO / "book").rglob("*.md"), *(REPO / "solutions").rglob("*.ipynb")]
+    files += [*(REPO / "exercises").rglob("*.ipynb"), REPO / "CONTRIBUTING.md"]
+    wrong = {(f.name, m) for f in files for m in link.findall(f.read_text()) if m != repo}
+    assert not wrong, f"links to another repository than {url}: {sorted(wrong)}"

@@ -9,7 +9,7 @@ import torch
 from conftest import solution_cell
 from torch import nn
 
-from adl4cv_utils.checks import attention
+from adl4cv_utils.checks import attention, mha
 
 
 def _reference():
@@ -36,16 +36,27 @@ def test_reference_passes_every_check():
         assert result.passed, result.summary()
 
 
-def test_functional_reference_equals_torch_mha():
-    """Is the checks' own functional multi-head attention the same as torch.nn.MultiheadAttention (with a mask)?"""
-    ref = attention.reference_mha(12, 3, seed=1)
-    x, y = torch.randn(2, 4, 12, dtype=torch.float64), torch.randn(2, 6, 12, dtype=torch.float64)
-    mask = attention.padding_mask([6, 4], 6)
-    out, w = attention.run_reference_mha(ref, x, y, y, mask)
-    mine, mine_w = attention.mha_variant(attention._ref_weights(ref), 3, x, y, y, mask)
-    torch.testing.assert_close(mine, out)
-    torch.testing.assert_close(mine_w, w)
-    assert (w[1, :, :, 4:] == 0).all()
+def test_torch_reference_weights_are_the_masked_softmax():
+    """Are the reference weights (torch's SDPA with identity values) the masked softmax of q k^T / sqrt(d)?"""
+    q, k, v = torch.randn(2, 4, 8, dtype=torch.float64), torch.randn(2, 6, 8, dtype=torch.float64), torch.randn(2, 6, 3)
+    mask = attention.padding_mask([6, 4], 6)[:, 0]  # (2, 1, 6)
+    scores = (q @ k.transpose(-2, -1) / 8**0.5).masked_fill(~mask, float("-inf"))
+    ref = attention.reference_attention(q, k, v.double(), mask)
+    torch.testing.assert_close(ref.weights, torch.softmax(scores, dim=-1))
+    torch.testing.assert_close(ref.output, ref.weights @ v.double())
+
+
+def test_mistake_simulators_refuse_to_be_the_answer():
+    """Do the mistake simulators refuse an empty mistake (so they cannot serve as the answer)?"""
+    q = torch.randn(1, 3, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="variant"):
+        attention.attention_variant(q, q, q, variant="")
+    ref = mha.reference_mha(12, 3, seed=1)
+    x = torch.randn(2, 4, 12, dtype=torch.float64)
+    with pytest.raises(ValueError, match="variant"):
+        mha.mha_variant(mha._ref_weights(ref), 3, x, x, x)
+    with pytest.raises(TypeError):
+        out, w = attention.reference_attention(q, q, q)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from adl4cv_judge.references.basics import reference_gradient_check
 from adl4cv_utils.checks import basics as B
+from adl4cv_utils.checks import gradient_check as G
 
 # ---------------------------------------------------------------------------------------------
 # The reference (the same code as the solution notebook).
@@ -78,7 +80,9 @@ def maxout_backward(dout, cache, spread=False):
     return torch.einsum("nkm,kdm->nd", dz, W), torch.einsum("nd,nkm->kdm", x, dz), dz.sum(0)
 
 
-def gradient_check(f, x, eps=1e-6, centered=True, dtype=torch.float64, relative=True, hard_eps=None, flat=False):
+def gradient_check(
+    f, x, eps=1e-6, centered=True, dtype=torch.float64, relative=True, hard_eps=None, flat=False, nan_at_zero=False
+):
     eps = hard_eps or eps
     x = x.detach().to(dtype).clone()
     analytic = f(x)[1].double()
@@ -94,8 +98,8 @@ def gradient_check(f, x, eps=1e-6, centered=True, dtype=torch.float64, relative=
     err = (analytic - numeric).abs()
     if relative:
         denom = torch.maximum(analytic.abs(), numeric.abs())
-        err = torch.where(denom > 0, err / denom.clamp_min(1e-300), 0.0)
-    worst = int(err.argmax())
+        err = err / denom if nan_at_zero else torch.where(denom > 0, err / denom.clamp_min(1e-300), 0.0)
+    worst = int(err.nan_to_num(nan=float("inf")).argmax())
     if flat:
         return float(err.view(-1)[worst]), worst
     return float(err.view(-1)[worst]), tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), x.shape))
@@ -201,6 +205,10 @@ WRONG = {
         lambda: B.check_gradient_check_eps(lambda f, x, eps=1e-6: gradient_check(f, x, eps, hard_eps=1e-6)),
         "eps is hard-coded",
     ),
+    "gradient check dividing 0 by 0": (
+        lambda: B.check_gradient_check_correct(lambda f, x, eps=1e-6: gradient_check(f, x, eps, nan_at_zero=True)),
+        "0 where both are 0",
+    ),
     "gradient check with a flat index": (
         lambda: B.check_gradient_check_wrong(lambda f, x, eps=1e-6: gradient_check(f, x, eps, flat=True)),
         "flat index",
@@ -261,7 +269,18 @@ def test_wrong_argument_raises():
 
 
 def test_reference_gradient_check_agrees_with_autograd():
-    """Does the checks' own gradient check find a right softmax gradient right (error below 1e-6)?"""
+    """Does the judge's gradient check find a right softmax gradient right (error below 1e-6)?"""
     y = torch.tensor([0, 2, 1])
-    err, _ = B.reference_gradient_check(lambda s: softmax_loss(s, y), torch.randn(3, 4))
+    err, _ = reference_gradient_check(lambda s: softmax_loss(s, y), torch.randn(3, 4))
     assert err < 1e-6
+
+
+def test_closed_forms_agree_with_the_judges_reference():
+    """Are the closed-form expected errors of the self-checks what the judge's reference computes?"""
+    x = torch.randn(2, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64) * 0.5  # as the check
+    for eps in (1e-4, 1e-3):
+        err, _ = reference_gradient_check(G._exp3, x, eps=eps)
+        assert abs(err - G._centered_error(eps)) < 0.02 * G._centered_error(eps)
+        err, _ = reference_gradient_check(G._exp3, x, eps=eps, centered=False)
+        assert abs(err - G._forward_error(eps)) < 0.02 * G._forward_error(eps)
+    assert reference_gradient_check(G._with_zeros, x)[0] < 1e-9

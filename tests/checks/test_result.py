@@ -72,3 +72,55 @@ def test_check_failed_carries_fields():
     fail = CheckFailed("m", expected=1, got=2, max_diff=1.0)
     assert (fail.message, fail.expected, fail.got, fail.max_diff) == ("m", 1, 2, 1.0)
     assert "FAIL" in CheckResult("x", False, "m").summary()
+
+
+def test_a_check_leaves_the_global_rng_alone():
+    """After a check that seeds and draws, are torch's, NumPy's and random's global states unchanged?"""
+    import random
+
+    import numpy as np
+
+    from adl4cv_utils.checks import training
+
+    torch.manual_seed(123)
+    np.random.seed(5)
+    random.seed(7)
+    expected = (torch.rand(3), np.random.rand(2), random.random())
+    torch.manual_seed(123)
+    np.random.seed(5)
+    random.seed(7)
+
+    def dropout(p):
+        np.random.rand(4)  # student code may draw from any generator
+        random.random()
+        return torch.nn.Dropout(p)
+
+    assert training.check_dropout_train(dropout).passed
+    got = (torch.rand(3), np.random.rand(2), random.random())
+    assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1]) and got[2] == expected[2]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_check_leaves_the_cuda_rng_alone():
+    """With CUDA in use, does a check whose student code draws on the GPU leave CUDA's RNG state as it was?"""
+    from adl4cv_utils.checks import training
+
+    torch.cuda.manual_seed_all(3)
+    before = torch.cuda.get_rng_state()
+
+    def dropout(p):
+        torch.rand(4, device="cuda")  # student code may draw from the GPU's generator
+        return torch.nn.Dropout(p)
+
+    assert training.check_dropout_train(dropout).passed
+    assert torch.equal(torch.cuda.get_rng_state(), before)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (on a CPU CUDA never starts)")
+def test_a_check_does_not_start_cuda():
+    """Does a check leave CUDA uninitialised when the student's code did not use it?"""
+    from adl4cv_utils.checks import training
+
+    was = torch.cuda.is_initialized()
+    training.check_dropout_eval(torch.nn.Dropout)
+    assert torch.cuda.is_initialized() == was

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adl4cv_judge.references.training import reference_overfit
 from adl4cv_utils.checks import training as T
 
 
@@ -57,9 +58,10 @@ def overfit_one_batch(model, batch, lr=1e-2, steps=200, mistake=""):
 
         model = copy.deepcopy(model)
     if mistake in T.OVERFIT_MISTAKES:
-        return T.reference_overfit(model, batch, lr, steps, mistake)
+        return reference_overfit(model, batch, lr, steps, mistake)
     x, y = batch
-    model.train()
+    if mistake != "no_train":
+        model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     for _ in range(steps - (mistake == "short")):
@@ -91,6 +93,8 @@ def train_one_epoch(model, loader, optimizer, loss_fn, mistake=""):
         return sum(means) / len(means)
     if mistake == "nominal":
         return total / (loader.batch_size * len(loader))
+    if mistake == "tensor":
+        return torch.tensor(total / count)
     return total / count
 
 
@@ -118,6 +122,8 @@ def evaluate(model, loader, loss_fn, mistake=""):
         acc = correct
     if mistake == "acc_equal_weight":
         acc = sum(accs) / len(accs)
+    if mistake == "tensor":
+        loss, acc = torch.tensor(loss), torch.tensor(acc)
     return loss, acc
 
 
@@ -204,9 +210,11 @@ WRONG = {
     "overfit recording after the step": (T.check_overfit_curve, _o("after_step"), "measured after the update"),
     "overfit storing tensors": (T.check_overfit_curve, _o("tensors"), "loss.item()"),
     "overfit training a copy": (T.check_overfit_curve, _o("copy"), "not a copy"),
+    "overfit without model.train()": (T.check_overfit_curve, _o("no_train"), "call model.train()"),
     "overfit one step short": (T.check_overfit_reaches_zero, _o("short"), "one loss per step"),
     "train without zero_grad": (T.check_train_epoch, _t("no_zero_grad"), "gradients accumulate"),
     "train with zero_grad after the step": (T.check_train_zero_grad, _t("zero_grad_after"), "leftover gradients"),
+    "train returning a tensor": (T.check_train_epoch, _t("tensor"), "expected a python float, got a tensor"),
     "train with softmax": (T.check_train_epoch, _t("softmax"), "softmax is applied before a loss"),
     "train softmax seen by the loss": (T.check_train_logits, _t("softmax"), "softmax is applied before a loss"),
     "train without model.train()": (T.check_train_mode, _t("no_train"), "call model.train()"),
@@ -222,6 +230,7 @@ WRONG = {
     "evaluate dividing by nominal size": (T.check_evaluate_values, _e("nominal"), "nominal batch size"),
     "evaluate returning a count": (T.check_evaluate_values, _e("count"), "number of right answers"),
     "evaluate averaging batch accuracies": (T.check_evaluate_values, _e("acc_equal_weight"), "per-batch accuracies"),
+    "evaluate returning tensors": (T.check_evaluate_values, _e("tensor"), "expected a python float, got a tensor"),
     "evaluate without model.eval()": (T.check_evaluate_mode, _e("no_eval"), "call model.eval()"),
     "evaluate not restoring the mode": (T.check_evaluate_mode, _e("no_restore"), "restore it"),
     "evaluate with gradients": (T.check_evaluate_mode, _e("grad"), "torch.no_grad()"),

@@ -32,10 +32,13 @@ def occlusion_map(model, image, target, patch_size=8, stride=4, fill=0.0, mistak
             batch[r * n_cols + c, :, top : top + patch_size, left : left + patch_size] = (
                 0.0 if mistake == "fill_zero" else fill
             )
+    was = model.training
     if mistake != "train_mode":
         model.eval()
     with torch.set_grad_enabled(mistake == "grad"):
         logits = model(batch)
+    if mistake != "no_restore":
+        model.train(was)
     if mistake == "logits":
         out = logits[:, target]
     else:
@@ -46,14 +49,19 @@ def occlusion_map(model, image, target, patch_size=8, stride=4, fill=0.0, mistak
 def top_activating_patches(model, layer, images, unit, k=9, patch_size=8, mistake=""):
     store = {}
     handle = layer.register_forward_hook(lambda module, inputs, output: store.update(out=output.detach()))
+    was = model.training
     if mistake != "train_mode":
         model.eval()
     with torch.no_grad():
         model(images)
+    if mistake != "no_restore":
+        model.train(was)
     if mistake != "keep_hook":
         handle.remove()
     act = store["out"][:, unit + (1 if mistake == "next_unit" else 0)]
     _, h, w = act.shape
+    if mistake == "square":
+        w = h
     values, flat = act.reshape(-1).topk(k, largest=mistake != "smallest")
     if mistake == "unsorted":
         order = torch.randperm(k, generator=torch.Generator().manual_seed(0))
@@ -125,6 +133,9 @@ WRONG = {
     "top-k hook left registered": (V.check_top_hook, _t("keep_hook"), "handle.remove()"),
     "top-k rows and columns swapped": (V.check_top_indices, _t("swap"), "rows and columns are swapped"),
     "top-k flat indices": (V.check_top_indices, _t("flat"), "indices are flat"),
+    "occlusion not restoring the mode": (V.check_occlusion_eval, _o("no_restore"), "restore it"),
+    "top-k not restoring the mode": (V.check_top_hook, _t("no_restore"), "restore it"),
+    "top-k assuming a square grid": (V.check_top_indices, _t("square"), "not square"),
     "top-k patches not centred": (V.check_top_patches, _t("corner"), "should be images["),
 }
 

@@ -1,0 +1,239 @@
+"""What does the submitted source reach? A static analysis the worker cannot influence.
+
+The judge parses the cells the student wrote (answer cells and added cells; not the locked cells
+of the release) with ``ast``, resolves aliases (``import torch.nn.functional as F``,
+``from torch.optim import Adam as A``, ``opt = torch.optim``) and reports, per graded unit, every
+forbidden name reachable from the unit's definition (its body, bases and decorators, and the
+notebook-level functions, classes and variables it uses, transitively), and, for the whole
+submission, every escape (rules.ESCAPES): dynamic code, reflection, patching other modules.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from adl4cv_judge import rules
+
+
+@dataclass
+class Finding:
+    what: str  # the name or construct
+    why: str
+    cell: int
+    line: int
+
+    def __str__(self) -> str:
+        return f"`{self.what}` ({self.why}; cell {self.cell + 1}, line {self.line})"
+
+
+@dataclass
+class Report:
+    units: dict[str, list[Finding]] = field(default_factory=dict)  # unit -> forbidden uses
+    escapes: list[Finding] = field(default_factory=list)
+
+
+# Magics that run programs or other code; any other line magic (%matplotlib, %timeit, ...) is harmless.
+RUNNING_MAGICS = (
+    "%%bash",
+    "%%sh",
+    "%%script",
+    "%%system",
+    "%%python",
+    "%%perl",
+    "%%ruby",
+    "%%writefile",
+    "%run",
+    "%system",
+    "%sx",
+    "%load",
+    "%%capture",
+    "%%javascript",
+    "%%js",
+    "%%html",
+)
+
+
+def _transform(source: str) -> str:
+    """The cell as plain Python for ``ast``: magic and shell lines become ``pass`` (line numbers kept).
+
+    Shell escapes (``!cmd``) and magics that run programs or code become a call to ``exec`` so that
+    they count as escapes: what they run cannot be analysed.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        running = lines[0].lstrip().startswith(RUNNING_MAGICS)
+        return "exec('cell magic')" if running else ""
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        if stripped.startswith("!") or (stripped.startswith("%") and stripped.split()[0] in RUNNING_MAGICS):
+            out.append(f"{indent}exec('magic')")
+        elif stripped.startswith("%"):
+            out.append(f"{indent}pass")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _dotted(node: ast.AST) -> list[str] | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id, *reversed(parts)]
+    if isinstance(node, ast.Call):  # e.g. super().x or f().x: resolve what we can of the call
+        inner = _dotted(node.func)
+        return None if inner is None else [*inner, "()", *reversed(parts)]
+    return None
+
+
+class _Aliases:
+    """Local name -> qualified name, from imports and plain assignments (to a fixpoint)."""
+
+    def __init__(self):
+        self.names: dict[str, str] = {}
+
+    def qualify(self, node: ast.AST) -> str | None:
+        parts = _dotted(node)
+        if not parts:
+            return None
+        head = self.names.get(parts[0])
+        if head is None:
+            return ".".join(parts) if parts[0] in ("torch", "torchvision") else None
+        return ".".join([head, *parts[1:]])
+
+    def learn(self, trees: list[ast.AST]) -> None:
+        for _ in range(5):
+            before = dict(self.names)
+            for tree in trees:
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Import):
+                        for a in node.names:
+                            if a.asname:
+                                self.names[a.asname] = a.name
+                            else:
+                                self.names[a.name.split(".")[0]] = a.name.split(".")[0]
+                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        for a in node.names:
+                            self.names[a.asname or a.name] = f"{node.module}.{a.name}"
+                    elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+                        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                        q = self.qualify(node.value)
+                        for t in targets:
+                            if isinstance(t, ast.Name) and q:
+                                self.names[t.id] = q
+            if self.names == before:
+                return
+
+
+def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list[Finding]:
+    found = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Name):
+            names.append(aliases.names.get(node.id, node.id))
+        elif isinstance(node, ast.Attribute):
+            q = aliases.qualify(node)
+            if q:
+                names.append(q)
+            names.append(node.attr)
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            for escape, why in rules.ESCAPES.items():
+                if name == escape or name.startswith(escape + "."):
+                    found.append(Finding(escape, why, cell, getattr(node, "lineno", 0)))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in rules.DYNAMIC_ATTRIBUTE:
+            literal = len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+            on_self = bool(node.args) and isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", *own)
+            if not literal or (node.func.id in ("setattr", "delattr") and not on_self):
+                found.append(
+                    Finding(node.func.id, "reaches attributes by computed names or patches objects", cell, node.lineno)
+                )
+        targets = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+        for t in targets:
+            if isinstance(t, ast.Attribute):
+                base = _dotted(t.value)
+                if base and base[0] not in ("self", "cls", *own) and base[0] in aliases.names:
+                    found.append(
+                        Finding(
+                            aliases.qualify(t) or base[0], "patches a module or class it did not define", cell, t.lineno
+                        )
+                    )
+                elif base and base[0] in ("torch", "torchvision"):
+                    found.append(Finding(".".join(base), "patches torch", cell, t.lineno))
+    unique = {(f.what, f.cell, f.line): f for f in found}
+    return list(unique.values())
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(_transform(source))
+    except SyntaxError:
+        return None  # it fails when it runs; nothing of it can be reached
+
+
+def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Report:
+    """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources).
+
+    ``context``: the notebook's other (locked, release) cells; only their imports and aliases are
+    learned (``from torch import nn`` in a setup cell makes ``nn.MultiheadAttention`` in an answer
+    cell resolvable), nothing in them is reported."""
+    trees = [(i, tree) for i, tree in enumerate(map(_parse, cells)) if tree is not None]
+    known = [tree for tree in map(_parse, context) if tree is not None]
+    aliases = _Aliases()
+    aliases.learn(known + [t for _, t in trees])  # the student's cells last: their rebinding wins
+    # notebook-level definitions: name -> [(cell, node)], the nodes whose code the name stands for
+    defs: dict[str, list[tuple[int, ast.AST]]] = {}
+    for i, tree in trees:
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs.setdefault(node.name, []).append((i, node))
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    for n in [t, *(t.elts if isinstance(t, (ast.Tuple, ast.List)) else [])]:
+                        if isinstance(n, ast.Name):
+                            defs.setdefault(n.id, []).append((i, node))
+    own = set(defs)
+    report = Report()
+    for i, tree in trees:
+        report.escapes += _escapes(tree, aliases, i, own)
+    for unit in rules.FORBIDDEN.get(assignment, {}):
+        seen, todo, found = set(), [unit], []
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for cell, node in defs.get(name, []):
+                for sub in ast.walk(node):
+                    q = None
+                    if isinstance(sub, ast.Attribute):
+                        q = aliases.qualify(sub) or f"?.{sub.attr}"
+                    elif isinstance(sub, ast.Name):
+                        q = aliases.names.get(sub.id)
+                        if sub.id in defs and sub.id not in seen:
+                            todo.append(sub.id)
+                    elif isinstance(sub, ast.ImportFrom) and sub.module:
+                        for a in sub.names:
+                            rule = rules.forbidden(assignment, unit, f"{sub.module}.{a.name}")
+                            if rule:
+                                found.append(
+                                    Finding(f"{sub.module}.{a.name}", f"not allowed in {unit}", cell, sub.lineno)
+                                )
+                    elif isinstance(sub, ast.Import):
+                        for a in sub.names:
+                            if rules.forbidden(assignment, unit, a.name):
+                                found.append(Finding(a.name, f"not allowed in {unit}", cell, sub.lineno))
+                    if q and rules.forbidden(assignment, unit, q):
+                        found.append(Finding(q, f"not allowed in {unit}", cell, getattr(sub, "lineno", 0)))
+        report.units[unit] = found
+    return report
