@@ -5,7 +5,8 @@ hold parameters or have no children (the "leaves": ``Conv2d``, ``ReLU``, ``MaxPo
 returns one ``LayerRow`` per call: the module's name, its type, the shape of its output and the
 number of parameters it owns. ``format_table`` prints the rows, ``count_parameters`` counts a
 model's parameters and ``parameters_by_type`` says where they sit (for VGG-16: mostly in
-``Linear``).
+``Linear``). ``multiply_adds`` counts the multiply-accumulate operations of one forward pass
+(the "operations" axis of the architecture comparison in chapter 6).
 
 Chapter 6 uses it on LeNet-5, AlexNet, VGG-16, ResNet and GoogLeNet; later chapters may use it on
 any model.
@@ -13,6 +14,7 @@ any model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -184,3 +186,40 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     if size + 2 * padding < effective:
         raise ValueError(f"kernel_size: a kernel of {effective} pixels does not fit an input of {size} + 2*{padding}")
     return (size - effective + 2 * padding) // stride + 1
+
+
+def multiply_adds(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Multiply-accumulate operations of the ``Conv2d`` and ``Linear`` layers for ONE input of ``input_shape``.
+
+    ``input_shape`` includes a batch dimension (``(1, 3, 224, 224)``); the count is per sample.
+    A convolution costs ``C_in / groups * K_h * K_w`` multiply-adds per output value, a linear
+    layer ``in_features`` per output value; biases, normalization, activations and pooling are
+    not counted (they are small next to these). Papers often call the result "FLOPs".
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    shape = _check_input_shape(input_shape)
+    total = 0
+
+    def hook(module, _inputs, output):
+        nonlocal total
+        per_output = (
+            module.in_channels // module.groups * math.prod(module.kernel_size)
+            if isinstance(module, nn.Conv2d)
+            else module.in_features
+        )
+        total += output.numel() // shape[0] * per_output
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    first_param = next(model.parameters(), None)
+    device = first_param.device if first_param is not None else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.randn(shape, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return total

@@ -12,6 +12,7 @@ from adl4cv_utils.summary import (
     count_parameters,
     format_table,
     layer_table,
+    multiply_adds,
     parameters_by_type,
 )
 
@@ -197,3 +198,25 @@ def test_conv_output_size_rejects_bad_arguments(kwargs, name):
     """Are impossible settings (zero stride, negative padding, kernel larger than input) refused by name?"""
     with pytest.raises(ValueError, match=name):
         conv_output_size(**kwargs)
+
+
+def test_multiply_adds_of_lenet_by_hand():
+    """Does multiply_adds count C_in*K*K per conv output value and in_features per linear output?"""
+    by_hand = (
+        6 * 28 * 28 * (1 * 25)  # C1
+        + 16 * 10 * 10 * (6 * 25)  # C3
+        + 120 * 1 * 1 * (16 * 25)  # C5
+        + 84 * 120  # F6
+        + 10 * 84  # output
+    )
+    assert multiply_adds(lenet_like(), (1, 1, 32, 32)) == by_hand
+
+
+def test_multiply_adds_is_per_sample_and_knows_groups():
+    """Is the count the same for a batch of 4, and does a depthwise conv cost only K*K per output?"""
+    depthwise = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+    assert multiply_adds(depthwise, (4, 8, 10, 10)) == 8 * 10 * 10 * 9
+    with pytest.raises(ValueError, match="model"):
+        multiply_adds("not a model", (1, 3, 8, 8))
+    with pytest.raises(ValueError, match="input_shape"):
+        multiply_adds(depthwise, (8,))

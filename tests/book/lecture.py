@@ -43,8 +43,18 @@ SECTIONS = {
         "VGGNet",
         "ResNet",
         "Inception layer",
+        "Accuracy, operations and parameters",  # issue 11: the slides' architecture comparison chart
     ],
-    "07_transformers": ["Transformers", "Multi-Head Attention"],
+    "07_transformers": [
+        "Transformers",
+        "Multi-Head Attention",
+        # issue 11: transformers for vision
+        "Transformers for vision",
+        "The transformer block",
+        "Positional encodings",
+        "A small Vision Transformer",
+        "What changes with more data",
+    ],
     "08_how_to_train": [
         "Setup Visualizations",
         "Is data loading correct?",
@@ -54,6 +64,7 @@ SECTIONS = {
         "Network architecture",
         "Bad signs",
         "Most common neural net mistakes",
+        "Severe, moderate and no overfitting",  # the slides' three pairs of curves
     ],
     "09_visualization": [
         "Visualization of ConvNets",
@@ -61,5 +72,7 @@ SECTIONS = {
         "Visualizing importance",
         "The occlusion experiment",
         "t-SNE",
+        "Natural images: faces and non-faces",  # issue 11: the same tools on real photographs
     ],
+    "further_reading": ["Further reading", "Reading homework", "Literature"],  # the lecture's last slides
 }
