@@ -8,7 +8,8 @@ The folder holds ``<student>.ipynb`` files (as exported by a course platform) or
 (in parallel, each in its own process and temporary folder, with time, memory and output limits),
 stores the grades in the course's nbgrader gradebook, writes feedback HTML (hidden tests' source
 removed) under ``feedback/``, exports a grades CSV and prints a per-student summary. Running it again
-regrades only changed submissions (``--force`` regrades all). Kernels run in the bubblewrap sandbox;
+regrades only changed submissions (``--force`` regrades all). ``--scheduler`` grades the same chunks on
+a Dask cluster (cluster.py). Kernels run in the bubblewrap sandbox;
 where it cannot start the command refuses (exit 2) unless ``--isolation off``. Exit 1 when the
 grader itself failed for some students (they are listed; the others are graded and reported).
 """
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from adl4cv_utils.grading import sandbox
-from adl4cv_utils.grading.autograde import INTERNAL_ERROR, Outcome, autograde, error_log
+from adl4cv_utils.grading.autograde import INTERNAL_ERROR, WORKER_LOST, Outcome, autograde, error_log
 from adl4cv_utils.grading.limits import Limits
 from adl4cv_utils.grading.nbgrader_run import assignments, nbgrader_env, run_nbgrader
 from adl4cv_utils.grading.report import collect, table, write_csv
@@ -127,6 +128,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run kernels in the bubblewrap sandbox (default; the command refuses to grade where it cannot "
         "start); off: kernels run as you, see your files and the network",
     )
+    parser.add_argument(
+        "--scheduler",
+        help="grade on a Dask cluster: tcp://HOST:8786 (a running `dask scheduler`) or local:N (a LocalCluster of N "
+        'worker processes on this machine); needs pip install "adl4cv-utils[cluster]"',
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="the judge's secret seed (default: a fresh random one per run; give the one in the state files "
+        "under .adl4cv-grading/ to reproduce a run)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -187,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force,
         source_fingerprint=source_fingerprint(course_dir, args.assignment, limits),
         progress=not args.quiet,
+        scheduler=args.scheduler,
+        seed=args.seed,
     )
     if not args.no_feedback:
         proc = run_nbgrader(["generate_feedback", args.assignment, "--force"], cwd=course_dir)
@@ -202,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_feedback:
         print(f"feedback: {course_dir / 'feedback'}/<student>/{args.assignment}/")
     print(f"done in {time.perf_counter() - start:.1f} s")
-    failed = [o.student for o in outcomes if o.reason.startswith(INTERNAL_ERROR)]
+    failed = [o.student for o in outcomes if o.reason.startswith((INTERNAL_ERROR, WORKER_LOST))]
     if failed:
         print(
             f"adl4cv-grade: internal errors while grading {len(failed)} submission(s) ({', '.join(failed)}); "
