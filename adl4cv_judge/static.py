@@ -104,7 +104,8 @@ def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list
             q = aliases.qualify(node)
             if q:
                 names.append(q)
-            names.append(node.attr)
+            if node.attr.startswith("__"):  # x.__code__, x.__dict__...; not model.eval() or re.compile
+                names.append(node.attr)
         elif isinstance(node, ast.Import):
             names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
