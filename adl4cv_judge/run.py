@@ -126,7 +126,9 @@ def judge_notebook(
 ) -> dict:
     """Verdicts for every test cell of ``nb``: {"verdicts": {grade_id: Verdict as dict}, "notes": [...]}."""
     tests = tests_for(assignment)
-    report = static.analyse(assignment, student_sources(nb, release_sources))
+    mine = student_sources(nb, release_sources)
+    context = [c.source for c in nb.cells if c.cell_type == "code" and not is_test(c) and c.source not in mine]
+    report = static.analyse(assignment, mine, context)
     verdicts: dict[str, Verdict] = {}
     notes: list[str] = []
     deadline = time.monotonic() + submission_seconds

@@ -138,16 +138,22 @@ def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list
     return found
 
 
-def analyse(assignment: str, cells: list[str]) -> Report:
-    """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources)."""
-    trees: list[tuple[int, ast.Module]] = []
-    for i, source in enumerate(cells):
-        try:
-            trees.append((i, ast.parse(_transform(source))))
-        except SyntaxError:
-            continue  # it fails when it runs; nothing of it can be reached
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(_transform(source))
+    except SyntaxError:
+        return None  # it fails when it runs; nothing of it can be reached
+
+
+def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Report:
+    """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources).
+
+    ``context`` holds the notebook's other code cells (the release's own imports, such as
+    ``import torch.nn.functional as F``): only their aliases are learned, nothing in them is reported.
+    """
+    trees = [(i, t) for i, t in enumerate(map(_parse, cells)) if t is not None]
     aliases = _Aliases()
-    aliases.learn([t for _, t in trees])
+    aliases.learn([t for t in map(_parse, context) if t is not None] + [t for _, t in trees])
     # notebook-level definitions: name -> [(cell, node)], the nodes whose code the name stands for
     defs: dict[str, list[tuple[int, ast.AST]]] = {}
     for i, tree in trees:
