@@ -58,3 +58,30 @@ def release_notebook(assignment: str) -> nbformat.NotebookNode:
 def verdicts(assignment: str, nb, seed: int = 7) -> dict[str, dict]:
     """The judge's verdicts by grade_id for ``nb`` (release cells as in the pipeline)."""
     return judge_notebook(assignment, nb, seed=seed, release_sources=release_sources(assignment))["verdicts"]
+
+
+def groups(table: dict) -> list[list[str]]:
+    """The names of a mistake table (name -> ((answer cell, source), expectations)) in groups of at most
+    one wrong answer per answer cell: one judge run rules on a whole group."""
+    by_cell: dict[str, list[str]] = {}
+    for name, ((cell, _), _) in table.items():
+        by_cell.setdefault(cell, []).append(name)
+    return [[names[i] for names in by_cell.values() if i < len(names)] for i in range(max(map(len, by_cell.values())))]
+
+
+def assert_group(assignment: str, table: dict, cells: dict[str, tuple[str, ...]], names: list[str]) -> None:
+    """Judge one notebook holding the group's wrong answers; each must fail exactly its expected cells.
+
+    ``table[name] = ((answer cell, source), {test cell: text})``: a listed test cell fails with the text in
+    its message ("" any message, None: it may pass); the answer cell's other test cells (``cells``) pass.
+    """
+    got = verdicts(assignment, submission(assignment, {table[n][0][0]: table[n][0][1] for n in names}))
+    for name in names:
+        (cell, _), failing = table[name]
+        for test in cells[cell]:
+            v = got[test]
+            if test not in failing:
+                assert v["passed"], f"{name}: {test} should pass: {v['message']}"
+            elif failing[test] is not None:
+                assert not v["passed"] and v["score"] == 0, f"{name}: {test} passed: {v['message']}"
+                assert failing[test] in v["message"], f"{name}: {test}: {v['message']}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.judge.judging import edited, release_notebook, submission, verdicts
+from tests.judge.judging import assert_group, edited, groups, release_notebook, submission, verdicts
 
 A = "06_training"
 CELLS = {
@@ -176,15 +176,7 @@ RIGHT = {  # valid answers written differently, with allowed building blocks: fu
 }  # fmt: skip
 
 
-def _groups(table: dict) -> list[list[str]]:
-    """Names of the table in groups with at most one wrong answer per answer cell."""
-    by_cell: dict[str, list[str]] = {}
-    for name, ((cell, _), _) in table.items():
-        by_cell.setdefault(cell, []).append(name)
-    return [[names[i] for names in by_cell.values() if i < len(names)] for i in range(max(map(len, by_cell.values())))]
-
-
-GROUPS = _groups(WRONG)
+GROUPS = groups(WRONG)
 
 
 @pytest.mark.slow
@@ -201,17 +193,7 @@ def test_reference_gets_full_marks_and_release_zero():
 @pytest.mark.parametrize("names", GROUPS, ids=[" | ".join(g) for g in GROUPS])
 def test_wrong_answers_lose_the_right_cells(names):
     """Does each known mistake lose the points of the cells that test it, with a message naming it?"""
-    answers = {WRONG[n][0][0]: WRONG[n][0][1] for n in names}
-    got = verdicts(A, submission(A, answers))
-    for name in names:
-        (cell, _), failing = WRONG[name]
-        for test in CELLS[cell]:
-            v = got[test]
-            if test not in failing:
-                assert v["passed"], f"{name}: {test} should pass: {v['message']}"
-            elif failing[test] is not None:
-                assert not v["passed"] and v["score"] == 0, f"{name}: {test} passed: {v['message']}"
-                assert failing[test] in v["message"], f"{name}: {test}: {v['message']}"
+    assert_group(A, WRONG, CELLS, names)
 
 
 @pytest.mark.slow
