@@ -79,7 +79,8 @@ def _delegation(assignment: str, test: JudgeTest, report: static.Report, traces:
             for kind in ("python", "builtins", "ops"):
                 for name in trace.get(kind, []):
                     if isinstance(name, str) and rules.forbidden(assignment, unit, name):
-                        return f"{unit} ran `{rules.normalise(name)}` while it was tested: the exercise is to write it yourself"
+                        ran = rules.normalise(name)
+                        return f"{unit} ran `{ran}` while it was tested: the exercise is to write it yourself"
     return ""
 
 
@@ -103,7 +104,7 @@ class _Session:
 
     def exec(self, cell_id: str, source: str) -> str:
         try:
-            reply = self.worker.request({"op": "exec", "source": source, "cell": cell_id}, self.cell_seconds)
+            self.worker.request({"op": "exec", "source": source, "cell": cell_id}, self.cell_seconds)
         except WorkerLost as lost:
             self.restart()
             return f"cell {cell_id} was stopped ({lost.reason})"

@@ -145,6 +145,16 @@ def _parse(source: str) -> ast.Module | None:
         return None  # it fails when it runs; nothing of it can be reached
 
 
+def _binding(trees: list[tuple[int, ast.Module]], name: str) -> tuple[int, int]:
+    """(cell, line) of the import that binds ``name`` in the student's cells; (-1, 0) when it is elsewhere."""
+    for i, tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+                    return i, node.lineno
+    return -1, 0
+
+
 def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Report:
     """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources).
 
@@ -177,6 +187,10 @@ def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Repor
             if name in seen:
                 continue
             seen.add(name)
+            imported = aliases.names.get(name)  # e.g. `from some.module import evaluate`: the unit IS that name
+            if name == unit and imported and rules.forbidden(assignment, unit, imported):
+                cell, line = _binding(trees, name)
+                found.append(Finding(imported, f"not allowed in {unit}", cell, line))
             for cell, node in defs.get(name, []):
                 for sub in ast.walk(node):
                     q = None

@@ -165,6 +165,8 @@ WRONG = {
     "evaluate with gradients": (_e(("torch.no_grad()", "torch.enable_grad()")), {"evaluate_mode": "torch.no_grad()"}),
     "evaluate returning tensors": (_e((CORRECT, CORRECT.removesuffix(".item()"))),
                                    {"evaluate_values": "expected a float", "evaluate_hidden": "expected a float"}),
+    "evaluate imported from the package": (("evaluate", "from adl4cv_utils.training import evaluate\n"),
+                                           dict.fromkeys(CELLS["evaluate"], YOURSELF)),
     "handed-out evaluate": (("evaluate", HANDED_OUT_EVALUATE),
                             {"evaluate_values": "", "evaluate_mode": "call model.eval()", "evaluate_hidden": ""}),
 }  # fmt: skip
