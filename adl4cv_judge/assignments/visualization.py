@@ -73,7 +73,7 @@ def _occlusion(ctx: Context, cnn: R.Cnn, h, w, target, p, s, fill, mistakes=(), 
     except CheckFailed as fail:
         for mistake in mistakes:
             variant = R.occlusion(cnn.model(), image, target, p, s, fill, cnn.seed, mistake)
-            if torch.is_tensor(got) and torch.allclose(variant, got.float(), atol=ATOL, rtol=RTOL):
+            if torch.is_tensor(got) and got.shape == variant.shape and torch.allclose(variant, got.float(), ATOL, RTOL):
                 fail.message += f"; looks like {R.OCCLUSION_MISTAKES[mistake]}"
                 break
         raise
