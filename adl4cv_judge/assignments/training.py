@@ -8,11 +8,10 @@ and grad mode at every forward call, what the loss function was given. The refer
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
+from adl4cv_judge.assignments import training_dropout as D
 from adl4cv_judge.assignments import training_loops as L
 from adl4cv_judge.registry import Context, judge_test
 from adl4cv_utils.checks.result import CheckFailed, compare
@@ -22,80 +21,16 @@ from adl4cv_utils.checks.result import CheckFailed, compare
 # ---------------------------------------------------------------------------------------------
 
 
-def _tensor_like(what: str, value, shape) -> torch.Tensor:
-    if not torch.is_tensor(value) or tuple(value.shape) != tuple(shape):
-        got = tuple(value.shape) if torch.is_tensor(value) else value
-        raise CheckFailed(f"{what} must be a tensor of the input's shape {tuple(shape)}", got=repr(got)[:100])
-    return value.double()
-
-
-def _dropout_train(ctx: Context, p: float, shape: tuple[int, ...]):
-    gen = ctx.generator(f"dropout:{p}:{shape}")
-    x = torch.rand(shape, generator=gen) + 0.5  # positive: a zero in the output is a dropped element
-    grad_out = torch.randn(shape, generator=gen)
-    info = ctx.probe("training.dropout", p=p, x=x, grad_out=grad_out, seed=ctx.randint(0, 2**31 - 1, f"seed:{p}"))
-    if not info.get("module"):
-        raise CheckFailed(f"Dropout({p}) must be an nn.Module")
-    out = _tensor_like("the output", info.get("out"), shape)
-    dropped = out == 0
-    frac, n = float(dropped.double().mean()), dropped.numel()
-    tol = 6 * math.sqrt(p * (1 - p) / n) + 1e-3  # six standard deviations of the dropped fraction
-    rows = dropped.reshape(shape[0], -1)
-    if 0.0 < frac < 1.0 and bool((rows == rows[0]).all()):
-        raise CheckFailed("every sample gets the same mask: draw one Bernoulli per element, not per feature")
-    if abs(frac - p) > tol:
-        if frac == 0.0:
-            hint = "nothing is dropped in training mode: zero each element with probability p"
-        elif abs(frac - (1 - p)) <= tol:
-            hint = "p is the probability to DROP an element; your layer keeps elements with probability p"
-        elif frac == 1.0:
-            hint = "everything is dropped"
-        else:
-            hint = "draw an independent Bernoulli mask per element (torch.rand(x.shape) < p drops)"
-        raise CheckFailed(f"with p={p:.3f} a fraction {frac:.3f} of the elements is zero; {hint}", p, frac)
-    kept = ~dropped
-    ratio = out[kept] / x.double()[kept]
-    scale = 1 / (1 - p)
-    if not torch.allclose(ratio, torch.full_like(ratio, scale), rtol=1e-5, atol=1e-6):
-        mean = float(ratio.mean())
-        hints = {
-            1.0: "kept elements are not scaled: inverted dropout divides them by (1 - p) in training",
-            1 / p: "kept elements are divided by p; divide by (1 - p), the probability to keep",
-            1 - p: "kept elements are multiplied by (1 - p); inverted dropout divides by (1 - p)",
-            p: "kept elements are multiplied by p; inverted dropout divides by (1 - p)",
-        }
-        hint = next((h for v, h in hints.items() if abs(mean - v) < 1e-4), "")
-        raise CheckFailed(
-            f"kept elements must be scaled by 1/(1-p) = {scale:.4f}" + (f"; looks like {hint}" if hint else ""),
-            scale,
-            mean,
-        )
-    again = _tensor_like("the output of a second call", info.get("again"), shape)
-    if torch.equal(again == 0, dropped):
-        raise CheckFailed("the second call drops exactly the same elements: draw a new mask at every forward call")
-    if not info.get("requires_grad"):
-        raise CheckFailed("the output is detached from x: no gradient flows back through your Dropout")
-    grad = info.get("grad")
-    if not torch.is_tensor(grad):
-        raise CheckFailed("backward through your Dropout gave x no gradient")
-    diff = compare("the gradient w.r.t. x (grad_out * mask / (1 - p))", grad_out * kept * scale, grad, 1e-6, 1e-5)
-    return f"dropped {frac:.3f} of {n} elements (p={p:.3f}), kept ones scaled by {scale:.4f}, right gradient", diff
-
-
-def _p(ctx: Context, salt: str, low: float, high: float) -> float:
-    return round(low + (high - low) * float(torch.rand((), generator=ctx.generator("p:" + salt))), 3)
-
-
 @judge_test("dropout_train", "Dropout")
 def dropout_train(ctx: Context):
     shape = (ctx.randint(60, 120, "rows"), ctx.randint(100, 200, "cols"))
-    return _dropout_train(ctx, _p(ctx, "train", 0.15, 0.45), shape)
+    return D.dropout_train(ctx, D.draw_p(ctx, "train", 0.15, 0.45), shape)
 
 
 @judge_test("dropout_eval", "Dropout")
 def dropout_eval(ctx: Context):
     x = torch.rand(ctx.randint(20, 60, "rows"), ctx.randint(20, 60, "cols"), generator=ctx.generator("x")) + 0.5
-    p = _p(ctx, "eval", 0.3, 0.7)
+    p = D.draw_p(ctx, "eval", 0.3, 0.7)
     seed = ctx.randint(0, 2**31 - 1, "seed")
     info = ctx.probe("training.dropout", p=p, x=x, grad_out=torch.ones_like(x), seed=seed, train=False)
     if not info.get("module"):
@@ -124,8 +59,8 @@ def dropout_eval(ctx: Context):
 
 @judge_test("dropout_p", "Dropout")
 def dropout_p(ctx: Context):
-    bad = [-_p(ctx, "neg", 0.01, 0.5), 1.0, _p(ctx, "big", 1.01, 3.0)]
-    good = [0.0, _p(ctx, "good", 0.05, 0.95), 0.99]
+    bad = [-D.draw_p(ctx, "neg", 0.01, 0.5), 1.0, D.draw_p(ctx, "big", 1.01, 3.0)]
+    good = [0.0, D.draw_p(ctx, "good", 0.05, 0.95), 0.99]
     got = ctx.probe("training.dropout_construct", ps=bad + good)
     if not (isinstance(got, list) and len(got) == len(bad) + len(good)):
         raise CheckFailed("the probe got no answer for every p", got=repr(got)[:200])
@@ -143,7 +78,7 @@ def dropout_p(ctx: Context):
 @judge_test("dropout_hidden", "Dropout")
 def dropout_hidden(ctx: Context):
     shape = (ctx.randint(6, 10, "n"), ctx.randint(3, 6, "c"), ctx.randint(8, 12, "h"), ctx.randint(8, 12, "w"))
-    return _dropout_train(ctx, _p(ctx, "hidden", 0.4, 0.6), shape)
+    return D.dropout_train(ctx, D.draw_p(ctx, "hidden", 0.4, 0.6), shape)
 
 
 # ---------------------------------------------------------------------------------------------
