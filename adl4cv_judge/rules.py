@@ -137,6 +137,9 @@ def _activation(name: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     )
 
 
+# The student package's checks hold references (torchvision's block, torch's attention, a reference
+# attention with its known mistakes): a graded unit has no reason to call them.
+_CHECKS = ("adl4cv_utils.checks",)
 # A graded function of 01, 06 or 07 may not call into the course package (which ships a training loop,
 # an evaluate and, for now, the self-checks' references): the exercise is to write it.
 _PACKAGE = ("adl4cv_utils.",)
@@ -158,9 +161,9 @@ FORBIDDEN: dict[str, dict[str, tuple[str, ...]]] = {
         "gradient_check": _AUTOGRAD + _PACKAGE,
     },
     "02_optimizers": {unit: OPTIM for unit in ("SGDMomentum", "RMSProp", "Adam")},
-    "03_convolution": {unit: _CONV for unit in ("conv2d", "max_pool2d", "Conv2d")},
-    "04_resnet": {"BasicBlock": ("torchvision.models", "torchvision.ops.misc")},
-    "05_attention": {unit: _ATTENTION for unit in ("scaled_dot_product_attention", "MultiHeadAttention")},
+    "03_convolution": {unit: _CONV + _CHECKS for unit in ("conv2d", "max_pool2d", "Conv2d")},
+    "04_resnet": {"BasicBlock": ("torchvision.models", "torchvision.ops.misc", *_CHECKS)},
+    "05_attention": {unit: _ATTENTION + _CHECKS for unit in ("scaled_dot_product_attention", "MultiHeadAttention")},
     "06_training": {
         "Dropout": _DROPOUT + _PACKAGE,
         "overfit_one_batch": _PACKAGE,

@@ -53,17 +53,24 @@ def is_test(cell) -> bool:
     return cell.cell_type == "code" and bool(md.get("grade")) and bool(md.get("grade_id"))
 
 
+def _is_student(cell, release_sources: set[str]) -> bool:
+    md = _nbgrader(cell)
+    if cell.cell_type != "code" or is_test(cell) or md.get("locked"):
+        return False
+    return not (cell.source.strip() in release_sources and not md.get("solution"))
+
+
 def student_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
     """The code the student wrote: answer cells and added cells (not locked release cells, not tests)."""
-    out = []
-    for cell in nb.cells:
-        md = _nbgrader(cell)
-        if cell.cell_type != "code" or is_test(cell) or md.get("locked"):
-            continue
-        if cell.source.strip() in release_sources and not md.get("solution"):
-            continue
-        out.append(cell.source)
-    return out
+    return [cell.source for cell in nb.cells if _is_student(cell, release_sources)]
+
+
+def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
+    """The notebook's other cells that the worker runs (setup cells): the static analysis learns only their
+    imports. Test cells are left out: the worker does not run them, so their names mean nothing there."""
+    return [
+        c.source for c in nb.cells if c.cell_type == "code" and not is_test(c) and not _is_student(c, release_sources)
+    ]
 
 
 def _delegation(assignment: str, test: JudgeTest, report: static.Report, traces: list[dict]) -> str:
@@ -79,8 +86,8 @@ def _delegation(assignment: str, test: JudgeTest, report: static.Report, traces:
             for kind in ("python", "builtins", "ops"):
                 for name in trace.get(kind, []):
                     if isinstance(name, str) and rules.forbidden(assignment, unit, name):
-                        ran = rules.normalise(name)
-                        return f"{unit} ran `{ran}` while it was tested: the exercise is to write it yourself"
+                        shown = rules.normalise(name)
+                        return f"{unit} ran `{shown}` while it was tested: the exercise is to write it yourself"
     return ""
 
 
@@ -127,15 +134,16 @@ def judge_notebook(
 ) -> dict:
     """Verdicts for every test cell of ``nb``: {"verdicts": {grade_id: Verdict as dict}, "notes": [...]}."""
     tests = tests_for(assignment)
-    mine = student_sources(nb, release_sources)
-    context = [c.source for c in nb.cells if c.cell_type == "code" and not is_test(c) and c.source not in mine]
-    report = static.analyse(assignment, mine, context)
+    report = static.analyse(
+        assignment, student_sources(nb, release_sources), context=context_sources(nb, release_sources)
+    )
     verdicts: dict[str, Verdict] = {}
     notes: list[str] = []
     deadline = time.monotonic() + submission_seconds
     session = _Session(wrap, env, cell_seconds)
     try:
-        for index, cell in enumerate(nb.cells):
+        last_test = max((i for i, c in enumerate(nb.cells) if is_test(c)), default=-1)
+        for index, cell in enumerate(nb.cells[: last_test + 1]):  # cells after the last test decide nothing
             if cell.cell_type != "code":
                 continue
             md = _nbgrader(cell)
@@ -151,17 +159,38 @@ def judge_notebook(
                     grade_id, points, 0.0, False, "time limit: the notebook ran out of time before this test"
                 )
                 continue
-            verdicts[grade_id] = _run_test(assignment, tests.get(grade_id), grade_id, points, seed, session, report)
+            verdicts[grade_id] = run_test(
+                assignment,
+                tests.get(grade_id),
+                grade_id,
+                points,
+                seed,
+                session.call,
+                report,
+                cell_seconds,
+                session.restart,
+            )
     finally:
         session.worker.kill()
     return {"verdicts": {k: asdict(v) for k, v in verdicts.items()}, "notes": notes}
 
 
-def _run_test(assignment, test, grade_id, points, seed, session: _Session, report) -> Verdict:
+def run_test(
+    assignment: str,
+    test: JudgeTest | None,
+    grade_id: str,
+    points: float,
+    seed: int,
+    call: Callable[[str, dict], dict],
+    report: static.Report,
+    cell_seconds: float,
+    on_lost: Callable[[], None] | None = None,
+) -> Verdict:
+    """The verdict of one judge test, whatever the student's code does (never raises for it)."""
     start = time.perf_counter()
     if test is None:
         return Verdict(grade_id, points, 0.0, False, "internal error: the judge has no test for this cell")
-    ctx = Context(seed, grade_id, session.call)
+    ctx = Context(seed, grade_id, call)
     verdict = Verdict(grade_id, points, points, True, "")
     try:
         outcome = test.fn(ctx)
@@ -172,12 +201,12 @@ def _run_test(assignment, test, grade_id, points, seed, session: _Session, repor
             grade_id, points, 0.0, False, fail.message, _short(fail.expected), _short(fail.got), fail.max_diff
         )
     except WorkerLost as lost:
-        verdict = Verdict(
-            grade_id, points, 0.0, False, lost.reason if lost.reason.startswith("time limit") else lost.reason
+        message = (
+            f"time limit: the test took longer than {cell_seconds:g} s" if lost.reason == "time limit" else lost.reason
         )
-        if lost.reason == "time limit":
-            verdict.message = f"time limit: the test took longer than {session.cell_seconds:g} s"
-        session.restart()
+        verdict = Verdict(grade_id, points, 0.0, False, message)
+        if on_lost is not None:
+            on_lost()
     except Exception as error:  # noqa: BLE001 - a value the student's code returned that the test could not use
         verdict = Verdict(
             grade_id,

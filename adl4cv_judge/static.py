@@ -33,13 +33,48 @@ class Report:
     escapes: list[Finding] = field(default_factory=list)
 
 
-def _transform(source: str) -> str:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
+# Magics that run programs or other code; any other line magic (%matplotlib, %timeit, ...) is harmless.
+RUNNING_MAGICS = (
+    "%%bash",
+    "%%sh",
+    "%%script",
+    "%%system",
+    "%%python",
+    "%%perl",
+    "%%ruby",
+    "%%writefile",
+    "%run",
+    "%system",
+    "%sx",
+    "%load",
+    "%%capture",
+    "%%javascript",
+    "%%js",
+    "%%html",
+)
 
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - a cell IPython cannot read is analysed as it is
-        return source
+
+def _transform(source: str) -> str:
+    """The cell as plain Python for ``ast``: magic and shell lines become ``pass`` (line numbers kept).
+
+    Shell escapes (``!cmd``) and magics that run programs or code become a call to ``exec`` so that
+    they count as escapes: what they run cannot be analysed.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        running = lines[0].lstrip().startswith(RUNNING_MAGICS)
+        return "exec('cell magic')" if running else ""
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        if stripped.startswith("!") or (stripped.startswith("%") and stripped.split()[0] in RUNNING_MAGICS):
+            out.append(f"{indent}exec('magic')")
+        elif stripped.startswith("%"):
+            out.append(f"{indent}pass")
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _dotted(node: ast.AST) -> list[str] | None:
@@ -135,7 +170,8 @@ def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list
                     )
                 elif base and base[0] in ("torch", "torchvision"):
                     found.append(Finding(".".join(base), "patches torch", cell, t.lineno))
-    return found
+    unique = {(f.what, f.cell, f.line): f for f in found}
+    return list(unique.values())
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -169,12 +205,13 @@ def _binding(trees: list[tuple[int, ast.Module]], name: str) -> tuple[int, int]:
 def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Report:
     """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources).
 
-    ``context`` holds the notebook's other code cells (the release's own imports, such as
-    ``import torch.nn.functional as F``): only their aliases are learned, nothing in them is reported.
-    """
-    trees = [(i, t) for i, t in enumerate(map(_parse, cells)) if t is not None]
+    ``context``: the notebook's other (locked, release) cells; only their imports and aliases are
+    learned (``from torch import nn`` in a setup cell makes ``nn.MultiheadAttention`` in an answer
+    cell resolvable), nothing in them is reported."""
+    trees = [(i, tree) for i, tree in enumerate(map(_parse, cells)) if tree is not None]
+    known = [tree for tree in map(_parse, context) if tree is not None]
     aliases = _Aliases()
-    aliases.learn([t for t in map(_parse, context) if t is not None] + [t for _, t in trees])
+    aliases.learn(known + [t for _, t in trees])  # the student's cells last: their rebinding wins
     # notebook-level definitions: name -> [(cell, node)], the nodes whose code the name stands for
     defs: dict[str, list[tuple[int, ast.AST]]] = {}
     for i, tree in trees:
@@ -184,7 +221,7 @@ def analyse(assignment: str, cells: list[str], context: list[str] = ()) -> Repor
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
-                    for n in ast.walk(t):
+                    for n in [t, *(t.elts if isinstance(t, (ast.Tuple, ast.List)) else [])]:
                         if isinstance(n, ast.Name):
                             defs.setdefault(n.id, []).append((i, node))
     own = set(defs)

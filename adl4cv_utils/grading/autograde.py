@@ -29,7 +29,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
-from adl4cv_utils.grading import sandbox
+from adl4cv_utils.grading import judging, sandbox
 from adl4cv_utils.grading.execute import limit_reasons
 from adl4cv_utils.grading.limits import Limits
 from adl4cv_utils.grading.nbgrader_run import REPO_ROOT, nbgrader_env, run_nbgrader
@@ -47,6 +47,7 @@ class Outcome:
     seconds: float = 0.0
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # notebook -> grade_id -> score
     fingerprint: str = ""
+    judge_seed: int | None = None  # the secret seed the judge drew this submission's inputs from
 
 
 def gradebook_url(course_dir: Path) -> str:
@@ -92,6 +93,7 @@ class Batch:
     work: Path
     other_assignments: dict[str, set[str]]
     slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker environments (sandbox uid)
+    seed: int = field(default_factory=judging.new_seed)  # secret: the judge's inputs come from it
 
 
 def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path | None]]:
@@ -134,6 +136,8 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
         assignment,
         "--force",
         f"--Execute.timeout={limits.cell_seconds}",
+        f"--JudgedExecute.judge_assignment={assignment}",
+        f"--JudgedExecute.judge_seed={batch.seed}",
         f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
         f"--LimitedExecute.max_output_chars={limits.output_chars}",
         f"--LimitOutput.max_lines={limits.output_lines}",
@@ -163,9 +167,13 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
     log_text = log.read_text(errors="replace")
     elapsed = (time.perf_counter() - start) / len(todo)
     for sub, outcome, notes in todo:
-        outcome.scores = _read_scores(course / "gradebook.db", assignment, sub.student, list(sub.notebooks))
         autograded = course / "autograded" / sub.student / assignment
         graded = sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []
+        # The points: the judge's verdicts, written by nbgrader's process (JudgedExecute), not the kernel's.
+        found = judging.verdicts(autograded)
+        outcome.scores = judging.scores(found)
+        outcome.judge_seed = batch.seed
+        notes += judging.notes(found)
         for path in graded:
             notes += limit_reasons(nbformat.read(path, as_version=4), limits.submission_seconds)
         if not graded:

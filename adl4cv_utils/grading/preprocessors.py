@@ -1,6 +1,7 @@
 """Which nbgrader preprocessors does the course change, and why?
 
-* ``LimitedExecute`` (execute.py) runs the notebook under the grading limits.
+* ``JudgedExecute`` (adl4cv_judge/kernel.py) runs the notebook under the grading limits
+  (``LimitedExecute``, execute.py) and has the judge rule on every test cell.
 * ``StderrToStdout`` runs after execution: nbgrader gives zero points to a test cell with any
   stderr output, and PyTorch prints warnings there from correct code. Errors still fail a test
   because they are ``error`` outputs, not streams.
@@ -49,15 +50,15 @@ class HideHiddenTests(Preprocessor):
 
 
 def autograde_preprocessors() -> list:
-    """nbgrader's autograde preprocessors: LimitedExecute instead of Execute, then StderrToStdout."""
+    """nbgrader's autograde preprocessors: JudgedExecute instead of Execute, then StderrToStdout."""
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
 
-    from adl4cv_utils.grading.execute import LimitedExecute
+    from adl4cv_judge.kernel import JudgedExecute  # instructor only: the judge decides the points
 
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
     at = steps.index(Execute)
-    steps[at : at + 1] = [LimitedExecute, StderrToStdout]
+    steps[at : at + 1] = [JudgedExecute, StderrToStdout]
     return steps
 
 

@@ -52,6 +52,24 @@ def _transform(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
+def handle_probe(namespace: dict, request: dict) -> dict:
+    """Run ``request["probe"]`` on the namespace under a Trace; the reply the judge decodes."""
+    from adl4cv_utils.worker import probes
+    from adl4cv_utils.worker.trace import Trace
+
+    reply: dict = {"ok": False, "error": ""}
+    trace = Trace()
+    try:
+        probe = probes.PROBES[request["probe"]]
+        with trace:
+            value = probe(namespace, **request.get("inputs", {}))
+        reply = {"ok": True, "error": "", "value": value}
+    except BaseException as error:  # noqa: BLE001 - the student's code may raise anything, even SystemExit
+        reply["error"] = "KeyboardInterrupt" if isinstance(error, KeyboardInterrupt) else _error_text(error)
+    reply["trace"] = trace.as_dict()
+    return reply
+
+
 def serve() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     requests, replies = os.dup(0), os.dup(1)
@@ -59,11 +77,7 @@ def serve() -> None:
     os.dup2(null, 0)
     os.dup2(2, 1)  # what the student's code prints goes to stderr, which the judge discards
     sys.stdout = sys.stderr
-    from adl4cv_utils.worker import probes
-    from adl4cv_utils.worker.trace import Trace
-
-    namespace: dict = {"__name__": "__main__", "get_ipython": _Shell}
-    namespace["get_ipython"] = lambda: _Shell()
+    namespace: dict = {"__name__": "__main__", "get_ipython": lambda: _Shell()}
     while True:
         try:
             request = codec.read_frame(requests)
@@ -77,14 +91,7 @@ def serve() -> None:
                 exec(code, namespace)  # noqa: S102 - this process exists to run the student's cells
                 reply = {"ok": True, "error": ""}
             elif op == "probe":
-                probe = probes.PROBES[request["probe"]]
-                trace = Trace()
-                try:
-                    with trace:
-                        value = probe(namespace, **request.get("inputs", {}))
-                    reply = {"ok": True, "error": "", "value": value}
-                finally:
-                    reply["trace"] = trace.as_dict()
+                reply = handle_probe(namespace, request)
             else:
                 reply["error"] = f"unknown request {op!r}"
         except BaseException as error:  # noqa: BLE001 - the student's code may raise anything, even SystemExit

@@ -1,0 +1,39 @@
+"""The worker's entry point inside a grading kernel: one probe per call, the reply as display data.
+
+When nbgrader executes a submission, the judge (``adl4cv_judge.kernel.JudgedExecute``, in
+nbgrader's process) runs, right after each test cell, a one-line cell that calls ``probe`` with
+the request as base64 text. The reply goes back as a display output of the MIME type ``MIME``
+(a base64 codec frame), which the judge decodes as plain data; nothing else crosses.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from adl4cv_utils.worker import codec
+
+MIME = "application/x-adl4cv-judge-frame"
+
+
+def probe(request_b64: str) -> None:
+    """Decode the judge's request, run it on the notebook's namespace, publish the reply."""
+    from IPython import get_ipython
+    from IPython.display import publish_display_data
+
+    from adl4cv_utils.worker.server import handle_probe
+
+    shell = get_ipython()
+    namespace = shell.user_ns if shell is not None else {}
+    try:
+        request = codec.decode(base64.b64decode(request_b64))
+        reply = handle_probe(namespace, request)
+        frame = codec.encode(reply)
+    except Exception as error:  # noqa: BLE001 - a reply that cannot be encoded is an answer too
+        frame = codec.encode({"ok": False, "error": f"the result is not plain data: {error}"})
+    publish_display_data({MIME: base64.b64encode(frame).decode()})
+
+
+def call_source(request: dict) -> str:
+    """The one-line cell that runs ``request`` in the kernel."""
+    payload = base64.b64encode(codec.encode(request)).decode()
+    return f'__import__("adl4cv_utils.worker.kernel", fromlist=["probe"]).probe("{payload}")'
