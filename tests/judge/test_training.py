@@ -8,7 +8,9 @@ judge run rules on several mistakes at once (the answer cells' tests are indepen
 from __future__ import annotations
 
 import pytest
+import torch
 
+from adl4cv_utils.worker.probes import PROBES
 from tests.judge.judging import assert_group, edited, groups, release_notebook, submission, verdicts
 
 A = "06_training"
@@ -221,3 +223,16 @@ def test_valid_variants_and_broken_code():
     }
     for test, text in expected.items():
         assert not got[test]["passed"] and text in got[test]["message"], (test, got[test]["message"])
+
+
+def test_probes_leave_the_notebooks_random_state_alone():
+    """Does a probe that seeds and draws (in the grading kernel) leave the notebook's RNG as it found it?"""
+    ns: dict = {}
+    exec(edited(A, "dropout"), {"torch": torch, "nn": torch.nn, "__name__": "nb"}, ns)  # noqa: S102 - the reference
+    x, grad = torch.rand(6, 5) + 0.5, torch.ones(6, 5)
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    info = PROBES["training.dropout"](ns, p=0.3, x=x, grad_out=grad, seed=7)
+    assert torch.is_tensor(info["out"])
+    assert torch.equal(torch.rand(3), before)

@@ -8,12 +8,25 @@ records what it was given. Nothing here trains, evaluates or decides: the judge 
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from adl4cv_utils.worker.probes import probe, student
+
+
+def own_rng(fn):
+    """Run probe ``fn`` on a forked RNG: in the grading kernel the notebook's random state stays as it was."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with torch.random.fork_rng():
+            return fn(*args, **kwargs)
+
+    return wrapped
 
 
 class ModeRecorder(nn.Module):
@@ -67,6 +80,7 @@ def _raw(value):
 
 
 @probe("training.dropout")
+@own_rng
 def dropout(ns: dict, p: float, x, grad_out, seed: int, train: bool = True) -> dict:
     """Dropout(p) in train/eval mode called twice on ``x`` (the RNG seeded), backward of the first output."""
     torch.manual_seed(seed)
@@ -87,6 +101,7 @@ def dropout(ns: dict, p: float, x, grad_out, seed: int, train: bool = True) -> d
 
 
 @probe("training.dropout_construct")
+@own_rng
 def dropout_construct(ns: dict, ps: list) -> list:
     """For every p: "ok" when Dropout(p) returned, else the name of the exception it raised."""
     klass = student(ns, "Dropout")
@@ -101,6 +116,7 @@ def dropout_construct(ns: dict, ps: list) -> list:
 
 
 @probe("training.overfit")
+@own_rng
 def overfit(ns: dict, spec: dict, state: dict, x, y, lr=None, steps=None, train: bool = True) -> dict:
     """overfit_one_batch(model, (x, y)[, lr=lr, steps=steps]): its return value, the weights after, the modes."""
     model, recorder = _model(spec, state, train)
@@ -114,6 +130,7 @@ def _loader(x, y, batch_size: int) -> DataLoader:
 
 
 @probe("training.train_epoch")
+@own_rng
 def train_epoch(
     ns: dict, spec: dict, state: dict, x, y, batch_size: int, lr: float, prefill=None, train: bool = True
 ) -> dict:
@@ -142,6 +159,7 @@ def train_epoch(
 
 
 @probe("training.evaluate")
+@own_rng
 def evaluate(ns: dict, spec: dict, state: dict, x, y, batch_size: int, train: bool = False) -> dict:
     """evaluate called twice: both return values, the weights and mode after the first, the modes seen."""
     model, recorder = _model(spec, state, train)

@@ -13,7 +13,7 @@ from torch import nn
 
 from adl4cv_utils.worker.probes import probe, student
 from adl4cv_utils.worker.probes.basics import raw
-from adl4cv_utils.worker.probes.training import ModeRecorder
+from adl4cv_utils.worker.probes.training import ModeRecorder, own_rng
 
 LAYER = 5  # the second BatchNorm: a grid of (H // 2, W // 2)
 
@@ -48,6 +48,7 @@ def _model(spec: dict, state: dict, seed: int) -> tuple[nn.Sequential, ModeRecor
 
 
 @probe("visualization.occlusion")
+@own_rng
 def occlusion(ns: dict, spec: dict, state: dict, seed: int, image, target: int, patch_size: int, stride: int, fill):
     """occlusion_map(model in train mode, image, target, patch_size=, stride=, fill=): the map, raw."""
     model, recorder = _model(spec, state, seed)
@@ -57,6 +58,7 @@ def occlusion(ns: dict, spec: dict, state: dict, seed: int, image, target: int, 
 
 
 @probe("visualization.top")
+@own_rng
 def top(ns: dict, spec: dict, state: dict, seed: int, images, unit: int, k: int, patch_size: int):
     """top_activating_patches(model in train mode, model[LAYER], images, unit, k=, patch_size=): raw outputs."""
     model, recorder = _model(spec, state, seed)
