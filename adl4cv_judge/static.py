@@ -139,7 +139,8 @@ def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list
             q = aliases.qualify(node)
             if q:
                 names.append(q)
-            names.append(node.attr)
+            if node.attr.startswith("__"):  # x.__code__, x.__dict__...; not model.eval() or re.compile
+                names.append(node.attr)
         elif isinstance(node, ast.Import):
             names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -180,6 +181,27 @@ def _parse(source: str) -> ast.Module | None:
         return None  # it fails when it runs; nothing of it can be reached
 
 
+def _parameters(node: ast.AST) -> set[str]:
+    """The parameter names of the functions (and lambdas) in ``node``: inside them a global alias of the
+    same name (``model = SmallCNN()`` in a demo cell) does not apply."""
+    names: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = sub.args
+            names |= {arg.arg for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if arg}
+    return names
+
+
+def _binding(trees: list[tuple[int, ast.Module]], name: str) -> tuple[int, int]:
+    """(cell, line) of the import that binds ``name`` in the student's cells; (-1, 0) when it is elsewhere."""
+    for i, tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+                    return i, node.lineno
+    return -1, 0
+
+
 def analyse(assignment: str, cells: list[str], context: list[str] = (), positions: list[int] | None = None) -> Report:
     """Forbidden uses per unit and escapes anywhere in ``cells`` (the student-written sources).
 
@@ -218,13 +240,20 @@ def analyse(assignment: str, cells: list[str], context: list[str] = (), position
             if name in seen:
                 continue
             seen.add(name)
+            imported = aliases.names.get(name)  # e.g. `from some.module import evaluate`: the unit IS that name
+            if name == unit and imported and rules.forbidden(assignment, unit, imported):
+                cell, line = _binding(trees, name)
+                found.append(Finding(imported, f"not allowed in {unit}", cell, line))
             for cell, node in defs.get(name, []):
+                params = _parameters(node)
                 for sub in ast.walk(node):
                     q = None
                     if isinstance(sub, ast.Attribute):
-                        q = aliases.qualify(sub) or f"?.{sub.attr}"
+                        root = _dotted(sub)
+                        shadowed = bool(root) and root[0] in params
+                        q = (None if shadowed else aliases.qualify(sub)) or f"?.{sub.attr}"
                     elif isinstance(sub, ast.Name):
-                        q = aliases.names.get(sub.id)
+                        q = None if sub.id in params else aliases.names.get(sub.id)
                         if sub.id in defs and sub.id not in seen:
                             todo.append(sub.id)
                     elif isinstance(sub, ast.ImportFrom) and sub.module:

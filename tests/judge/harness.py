@@ -3,7 +3,7 @@
 ``judge_notebook`` starts a worker and runs the whole notebook (seconds per notebook); a table of
 wrong implementations instead reuses one worker: the release's setup cells run once, then for each
 submission the answer cells (the reference's where the submission does not replace them) are
-executed and the named test cells judged exactly as ``judge_notebook`` judges them (``run._run_test``:
+executed and the named test cells judged exactly as ``judge_notebook`` judges them (``run.run_test``:
 probes, references, the static analysis of the submitted cells and the worker's trace).
 """
 
