@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict
+from pathlib import Path
 
+import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from traitlets import Integer, Unicode
@@ -32,17 +34,30 @@ METADATA = "adl4cv_judge"  # cell metadata key of a test cell's verdict
 MAX_REPLY_CHARS = 96 * 1024 * 1024  # base64 text of one probe reply
 
 
+def release_sources(folder: str) -> set[str]:
+    """The code of every release notebook's cells in ``folder`` (stripped): cells the student did not write."""
+    found: set[str] = set()
+    if folder:
+        for path in sorted(Path(folder).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            found |= {c.source.strip() for c in nb.cells if c.cell_type == "code"}
+    return found
+
+
 class JudgedExecute(LimitedExecute):
     """LimitedExecute plus the judge's verdict on every test cell."""
 
     judge_assignment = Unicode("", help="The assignment being graded (its judge tests)").tag(config=True)
     judge_seed = Integer(0, help="Secret seed of this grading run (the judge's inputs)").tag(config=True)
+    judge_release = Unicode("", help="Folder of the release notebooks (their cells are not the student's)").tag(
+        config=True
+    )
 
     def preprocess(self, nb, resources=None, km=None):
         if not self.judge_assignment:
             raise ValueError("judge_assignment: JudgedExecute needs the assignment's name")
         self._tests = tests_for(self.judge_assignment)
-        self._report = analyse_notebook(self.judge_assignment, nb)
+        self._report = analyse_notebook(self.judge_assignment, nb, release_sources(self.judge_release))
         self._probing = False
         return super().preprocess(nb, resources, km)
 

@@ -11,6 +11,8 @@ submission, every escape (rules.ESCAPES): dynamic code, reflection, patching oth
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.util
 from dataclasses import dataclass, field
 
 from adl4cv_judge import rules
@@ -129,6 +131,20 @@ class _Aliases:
                 return
 
 
+_FOREIGN = "imports a module that is not part of the grading environment (its code cannot be analysed)"
+
+
+@functools.lru_cache(maxsize=512)
+def _installed(module: str) -> bool:
+    """Is the top-level package of ``module`` installed (not a file the notebook could have written)?"""
+    top = module.split(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and top not in ("__main__",)
+
+
 def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list[Finding]:
     found = []
     for node in ast.walk(tree):
@@ -143,8 +159,13 @@ def _escapes(tree: ast.AST, aliases: _Aliases, cell: int, own: set[str]) -> list
                 names.append(node.attr)
         elif isinstance(node, ast.Import):
             names += [a.name for a in node.names]
+            found += [Finding(a.name, _FOREIGN, cell, node.lineno) for a in node.names if not _installed(a.name)]
         elif isinstance(node, ast.ImportFrom) and node.module:
             names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            if node.level or not _installed(node.module):
+                found.append(Finding(node.module or ".", _FOREIGN, cell, node.lineno))
+        elif isinstance(node, ast.ImportFrom):
+            found.append(Finding(".", _FOREIGN, cell, node.lineno))
         for name in names:
             for escape, why in rules.ESCAPES.items():
                 if name == escape or name.startswith(escape + "."):

@@ -147,6 +147,7 @@ def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path |
         f"--Execute.timeout={limits.cell_seconds}",
         f"--JudgedExecute.judge_assignment={assignment}",
         f"--JudgedExecute.judge_seed={batch.seed}",
+        f"--JudgedExecute.judge_release={batch.release}",
         f"--Execute.iopub_timeout={max(1, round(limits.interrupt_grace_seconds))}",
         f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
         f"--LimitedExecute.max_output_chars={limits.output_chars}",

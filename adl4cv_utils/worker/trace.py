@@ -56,10 +56,17 @@ class Trace:
         self.builtins: set[str] = set()
         self.ops: set[str] = set()
         self._files: dict[str, str | None] = {}
+        self._importing = 0
 
     def _profile(self, frame, event, arg):
+        code = frame.f_code
+        if code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib"):
+            # a module imported for the first time runs its top level (classes, metaclasses): not a call
+            self._importing += 1 if event == "call" else -1 if event == "return" else 0
+            return
+        if self._importing > 0:
+            return
         if event == "call":
-            code = frame.f_code
             module = self._files.get(code.co_filename, "?")
             if module == "?":
                 module = self._files[code.co_filename] = _module_of(code.co_filename)

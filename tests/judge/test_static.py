@@ -89,3 +89,15 @@ def test_findings_carry_their_notebook_position():
     assert [f.cell for f in report.escapes] == [9]
     with pytest.raises(ValueError, match="positions"):
         analyse("02_optimizers", [HONEST], positions=[1, 2])
+
+
+@pytest.mark.parametrize("source", ["import my_helpers", "from my_helpers import f", "from . import x"])
+def test_importing_a_module_outside_the_environment_is_an_escape(source):
+    """Is importing a module the notebook could have written itself (not installed) an escape?"""
+    assert analyse("02_optimizers", [source]).escapes
+
+
+def test_installed_modules_are_fine():
+    """Do imports of installed packages (torch, numpy, math) raise nothing?"""
+    report = analyse("02_optimizers", ["import math\nimport numpy as np\nfrom torch import nn\n" + HONEST])
+    assert not report.escapes
