@@ -92,6 +92,17 @@ def _dotted(node: ast.AST) -> list[str] | None:
     return None
 
 
+def _walk_with_parameters(tree: ast.AST, params: frozenset = frozenset()):
+    """Every node of ``tree`` with the parameter names of the functions it is inside."""
+    yield tree, params
+    inner = params
+    if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        a = tree.args
+        inner = params | {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if x}
+    for child in ast.iter_child_nodes(tree):
+        yield from _walk_with_parameters(child, inner)
+
+
 class _Aliases:
     """Local name -> qualified name, from imports and plain assignments (to a fixpoint)."""
 
@@ -111,7 +122,7 @@ class _Aliases:
         for _ in range(5):
             before = dict(self.names)
             for tree in trees:
-                for node in ast.walk(tree):
+                for node, params in _walk_with_parameters(tree):
                     if isinstance(node, ast.Import):
                         for a in node.names:
                             if a.asname:
@@ -123,7 +134,10 @@ class _Aliases:
                             self.names[a.asname or a.name] = f"{node.module}.{a.name}"
                     elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
                         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                        q = self.qualify(node.value)
+                        root = _dotted(node.value)
+                        # `was_training = model.training` in a function whose parameter is `model`: not a
+                        # global alias (a notebook-level `model = SmallCNN()` says nothing about it)
+                        q = None if root and root[0] in params else self.qualify(node.value)
                         for t in targets:
                             if isinstance(t, ast.Name) and q:
                                 self.names[t.id] = q

@@ -1,8 +1,9 @@
-"""How fast is batch grading? The same submissions graded by serial `nbgrader autograde` and by adl4cv-grade.
+"""How fast is batch grading, and what does the judge cost? Serial nbgrader with and without it, and adl4cv-grade.
 
-Builds N submissions of 02_optimizers (reference answers and wrong ones), grades them once with
-plain nbgrader (one process, all students, one after the other) and once with `adl4cv-grade`
-(workers in parallel, limits, sandbox when root), and prints seconds per submission and the ratio.
+Builds N submissions of 02_optimizers (reference answers and wrong ones), grades them with plain
+nbgrader (one process, all students, one after the other), with the same serial nbgrader and the
+course's preprocessors (the judge probes each kernel after every test cell), and with `adl4cv-grade`
+(workers in parallel, limits, sandbox, judge), and prints seconds per submission and the ratios.
 Run: .venv/bin/python benchmarks/grading.py [N] [--jobs J]
 """
 
@@ -47,17 +48,43 @@ def env() -> dict:
     )
 
 
-def serial_nbgrader(subs: dict, work: Path) -> float:
-    root = course(work / "serial")
+PLAIN_CONFIG = """c = get_config()
+c.CourseDirectory.course_id = "adl4cv"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.Execute.timeout = 120
+"""
+
+
+def serial_nbgrader(subs: dict, work: Path, judge: bool) -> float:
+    """One `nbgrader autograde` of every submission, one after the other.
+
+    ``judge=False``: plain nbgrader (its own preprocessors, in-kernel scores); ``judge=True``: the
+    course's preprocessors, where the judge probes each kernel after every test cell.
+    """
+    root = course(work / ("serial-judge" if judge else "serial"))
+    if not judge:
+        (root / "nbgrader_config.py").write_text(PLAIN_CONFIG)
     for student, nb in subs.items():
         folder = root / "submitted" / student / A
         folder.mkdir(parents=True)
         (folder / "optimizers.ipynb").write_text(json.dumps(nb))
     nbg = [sys.executable, "-m", "nbgrader"]
     subprocess.run([*nbg, "generate_assignment", A, "--force"], cwd=root, env=env(), check=True, capture_output=True)
+    extra = []
+    if judge:
+        release = root / "exercises" / A
+        extra = [f"--JudgedExecute.judge_assignment={A}", "--JudgedExecute.judge_seed=1"]
+        extra.append(f"--JudgedExecute.judge_release={release}")
     start = time.perf_counter()
-    subprocess.run([*nbg, "autograde", A, "--force"], cwd=root, env=env(), check=False, capture_output=True)
-    return time.perf_counter() - start
+    proc = subprocess.run(
+        [*nbg, "autograde", A, "--force", *extra], cwd=root, env=env(), check=False, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    graded = len(list((root / "autograded").glob(f"*/{A}/*.ipynb")))
+    if graded != len(subs):
+        print(f"only {graded} of {len(subs)} notebooks were autograded:\n{proc.stderr[-2000:]}")
+    return seconds
 
 
 def ours(subs: dict, work: Path, jobs: int) -> float:
@@ -101,16 +128,19 @@ def main() -> None:
     subs = submissions(args.n)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        serial = serial_nbgrader(subs, work)
+        serial = serial_nbgrader(subs, work, judge=False)
+        judged = serial_nbgrader(subs, work, judge=True)
         parallel = ours(subs, work, args.jobs)
     n = args.n
     print(f"{n} submissions on {os.cpu_count()} cores")
-    print(f"serial nbgrader autograde: {serial:7.1f} s  ({serial / n:.2f} s per submission)")
+    print(f"serial nbgrader autograde (plain):      {serial:7.1f} s  ({serial / n:.2f} s per submission)")
+    print(f"serial nbgrader autograde + the judge:  {judged:7.1f} s  ({judged / n:.2f} s per submission)")
+    print(f"the judge adds {100 * (judged - serial) / serial:.0f}% (goal: at most 30%)")
     print(
-        f"adl4cv-grade --jobs {args.jobs}:     {parallel:7.1f} s  ({parallel / n:.2f} s per submission, "
-        "including gradebook setup and the sandbox)"
+        f"adl4cv-grade --jobs {args.jobs}:                {parallel:7.1f} s  ({parallel / n:.2f} s per submission, "
+        "judge, sandbox and gradebook included)"
     )
-    print(f"ratio: {serial / parallel:.2f}x faster (goal: at least 2x, under 3 s per submission)")
+    print(f"ratio: {serial / parallel:.2f}x faster than plain serial nbgrader (goal: at least 2x)")
 
 
 if __name__ == "__main__":

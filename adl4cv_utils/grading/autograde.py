@@ -1,8 +1,10 @@
 """How is a batch of submissions autograded? Each in its own process and its own temporary course.
 
-For every submission a worker runs the real ``nbgrader autograde --student S`` inside a fresh
-temporary course folder that holds only the nbgrader config, a pristine gradebook with the
-assignment (no other student's data) and that one submission. The main process is the only writer
+Submissions are graded in chunks (chunk.py): a worker runs the real ``nbgrader autograde`` inside a
+fresh temporary course folder that holds only the nbgrader config, a pristine gradebook with the
+assignment (no other student's data) and the chunk's submissions; the judge decides each test
+cell's points inside that nbgrader process. Chunks run in local worker threads or, with
+``scheduler``, on a Dask cluster (cluster.py). The main process is the only writer
 of the course's gradebook: it copies the autograded notebooks back and stores each test cell's
 score with nbgrader's own API, so ``nbgrader generate_feedback``, ``nbgrader export`` and the
 formgrader keep working on the course folder. Workers run in parallel (``jobs``), and a submission
@@ -19,43 +21,32 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import traceback
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from adl4cv_utils.grading import judging, sandbox
-from adl4cv_utils.grading.execute import limit_reasons
+from adl4cv_utils.grading.chunk import (  # noqa: F401 - re-exported: the coordinator's vocabulary
+    INTERNAL_ERROR,
+    WORKER_LOST,
+    Batch,
+    Outcome,
+    _worker,
+    add_slots,
+    chunks,
+)
 from adl4cv_utils.grading.limits import Limits
 from adl4cv_utils.grading.nbgrader_run import nbgrader_env, run_nbgrader
-from adl4cv_utils.grading.repair import nbgrader_id, repair
+from adl4cv_utils.grading.repair import nbgrader_id
 from adl4cv_utils.grading.submissions import Submission
-
-
-@dataclass
-class Outcome:
-    """What grading one submission gave: per-cell scores, a status and, if points were lost to it, why."""
-
-    student: str
-    status: str  # "graded", "partly graded", "not graded", "unchanged"
-    reason: str = ""
-    seconds: float = 0.0
-    scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # notebook -> grade_id -> score
-    fingerprint: str = ""
-    judge_seed: int | None = None  # the secret seed the judge drew this submission's inputs from
-    name: str = ""  # the file or folder name the student id was made from
 
 
 def gradebook_url(course_dir: Path) -> str:
@@ -87,135 +78,6 @@ def prepare_assignment(assignment: str, course_dir: Path, work: Path) -> tuple[P
             if proc.returncode != 0:
                 raise RuntimeError(f"nbgrader generate_assignment {assignment} ({key}) failed:\n{proc.stderr[-3000:]}")
     return template_course / "gradebook.db", work / "release" / assignment
-
-
-@dataclass
-class Batch:
-    """What every worker of one grading run shares."""
-
-    assignment: str
-    course_dir: Path
-    template_db: Path
-    release: Path
-    limits: Limits
-    work: Path
-    other_assignments: dict[str, set[str]]
-    slots: queue.Queue = field(default_factory=queue.Queue)  # per-worker (environment, nbgrader options)
-    seed: int = field(default_factory=judging.new_seed)  # secret: the judge's inputs come from it
-
-
-def _worker(chunk: list[Submission], batch: Batch) -> list[tuple[Outcome, Path | None]]:
-    """Autograde a chunk of submissions in one temporary course with one nbgrader process.
-
-    One process per chunk (not per submission) saves nbgrader's start-up, which costs about as
-    much as grading a notebook; each notebook still gets its own kernel, limits and sandbox.
-    """
-    start = time.perf_counter()
-    assignment, limits = batch.assignment, batch.limits
-    course = Path(tempfile.mkdtemp(prefix="chunk-", dir=batch.work))
-    shutil.copy(batch.course_dir / "nbgrader_config.py", course)
-    shutil.copy(batch.template_db, course / "gradebook.db")
-    done: list[tuple[Outcome, Path | None]] = []
-    todo: list[tuple[Submission, Outcome, list[str]]] = []
-    for sub in chunk:
-        outcome, notes = Outcome(sub.student, "graded", name=sub.name), [sub.note] if sub.note else []
-        target = course / "submitted" / sub.student / assignment
-        target.mkdir(parents=True)
-        for name, path in sub.notebooks.items():
-            release = nbformat.read(batch.release / name, as_version=4)
-            repaired, found = repair(nbformat.read(path, as_version=4), release, assignment, batch.other_assignments)
-            if repaired is None:
-                outcome.status, outcome.reason = "not graded", "; ".join([*notes, *found])
-                break
-            notes += found
-            nbformat.write(repaired, target / name)
-        if outcome.status == "not graded":
-            shutil.rmtree(target.parent)
-            done.append((outcome, None))
-        else:
-            todo.append((sub, outcome, notes))
-    if not todo:
-        return done
-    args = [
-        *limits.prlimit_prefix(),
-        sys.executable,
-        "-m",
-        "nbgrader",
-        "autograde",
-        assignment,
-        "--force",
-        f"--Execute.timeout={limits.cell_seconds}",
-        f"--JudgedExecute.judge_assignment={assignment}",
-        f"--JudgedExecute.judge_seed={batch.seed}",
-        f"--JudgedExecute.judge_release={batch.release}",
-        f"--Execute.iopub_timeout={max(1, round(limits.interrupt_grace_seconds))}",
-        f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
-        f"--LimitedExecute.max_output_chars={limits.output_chars}",
-        f"--LimitOutput.max_lines={limits.output_lines}",
-    ]
-    log = course / "autograde.log"
-    backstop = len(todo) * (limits.submission_seconds + 60) + 60
-    slot_env, slot_args = batch.slots.get()  # this worker's environment (its own sandbox uid and sockets)
-    try:
-        with open(log, "w") as out:
-            proc = subprocess.Popen(  # limits by prlimit (no preexec_fn: this runs in a thread)
-                [*args, *slot_args],
-                cwd=course,
-                env=nbgrader_env({**limits.environment(), **slot_env}),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:  # a backstop: LimitedExecute already stops each notebook at submission_seconds
-                proc.wait(timeout=backstop)
-                stopped = ""
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                stopped = f"time limit: grading was stopped after {backstop:.0f} s"
-    finally:
-        batch.slots.put((slot_env, slot_args))
-    log_text = log.read_text(errors="replace")
-    elapsed = (time.perf_counter() - start) / len(todo)
-    for sub, outcome, notes in todo:
-        autograded = course / "autograded" / sub.student / assignment
-        graded = sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []
-        # The points: the judge's verdicts, written by nbgrader's process (JudgedExecute), not the kernel's.
-        found = judging.verdicts(autograded)
-        outcome.scores = judging.scores(found)
-        outcome.judge_seed = batch.seed
-        notes += judging.notes(found)
-        for path in graded:
-            notes += limit_reasons(nbformat.read(path, as_version=4), limits.submission_seconds)
-        if not graded:
-            outcome.status = "not graded"
-            notes.append(stopped or _reason_from_log(log_text, sub.student))
-            autograded = None
-        elif stopped or any(n.startswith(("time limit", "the kernel died")) for n in notes):
-            outcome.status = "partly graded"
-        outcome.reason = "; ".join(dict.fromkeys(notes))
-        outcome.seconds = elapsed
-        done.append((outcome, autograded))
-    return done
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
-
-
-def _reason_from_log(log: str, student: str) -> str:
-    """A one-line reason from nbgrader's log when it produced nothing for ``student``."""
-    lines = log.splitlines()
-    mine = [i for i, ln in enumerate(lines) if f"/submitted/{student}/" in ln and "[ERROR]" in ln]
-    # nbgrader logs the error text just before "There was an error processing assignment: .../<student>/..."
-    for i in mine:
-        before = [ln.strip() for ln in lines[max(0, i - 60) : i] if "Error" in ln and "[ERROR]" not in ln]
-        if before:
-            return f"nbgrader failed: {before[-1][:300]}"
-    return "nbgrader failed and produced no autograded notebook"
 
 
 def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment: str, course_dir: Path) -> None:
@@ -252,10 +114,6 @@ def store(outcome: Outcome, autograded: Path | None, sub: Submission, assignment
         state.write_text(json.dumps(asdict(outcome), indent=1))
 
 
-INTERNAL_ERROR = "internal error"
-WORKER_LOST = "worker lost"  # a cluster worker died twice on the chunk (cluster.py)
-
-
 def error_log(course_dir: Path, assignment: str) -> Path:
     """Where internal errors of the grader are written (tracebacks), in its state folder."""
     return Path(course_dir) / ".adl4cv-grading" / assignment / "errors.log"
@@ -286,19 +144,6 @@ def _store_or_fail(outcome: Outcome, autograded: Path | None, sub: Submission, a
         return failed
 
 
-def add_slots(batch: Batch, jobs: int, first: int = 0) -> None:
-    """One environment per parallel worker: with isolation, its own kernel spec, uid and socket folder."""
-    limits, work = batch.limits, batch.work
-    for slot in range(first, first + jobs):
-        if limits.isolation:
-            folder, runtime = work / f"jupyter-{slot}", work / f"runtime-{slot}"
-            spec = sandbox.kernel_spec(folder, runtime, limits, sandbox.BASE_UID + slot)
-            env = {"JUPYTER_PATH": str(spec.parents[1]), "JUPYTER_RUNTIME_DIR": str(runtime)}
-            batch.slots.put((env, sandbox.kernel_client_config(runtime)))
-        else:
-            batch.slots.put(({}, []))
-
-
 def _run_chunks_locally(work: list[list[Submission]], batch: Batch, jobs: int):
     """Yield (chunk, results or a reason) as local worker threads finish them."""
     with ThreadPoolExecutor(jobs) as pool:
@@ -309,16 +154,6 @@ def _run_chunks_locally(work: list[list[Submission]], batch: Batch, jobs: int):
                 yield chunk, future.result()
             except Exception:  # noqa: BLE001 - this chunk's students get the reason, the rest go on
                 yield chunk, _log_error(batch.course_dir, batch.assignment, f"grading {[s.student for s in chunk]}")
-
-
-def chunks(subs: list[Submission], jobs: int, most: int = 10) -> list[list[Submission]]:
-    """Split the work into about two chunks per worker (balance), of at most ``most`` submissions.
-
-    Each chunk costs one nbgrader start-up (about 2.5 s on a laptop CPU), so chunks are as large
-    as balance allows.
-    """
-    size = max(1, min(most, -(-len(subs) // (jobs * 2))))
-    return [subs[i : i + size] for i in range(0, len(subs), size)]
 
 
 def _grade_ids(course_dir: Path) -> dict[str, set[str]]:

@@ -15,6 +15,7 @@ extra (``pip install "adl4cv-utils[cluster]"``); without ``--scheduler`` it is n
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import asdict
@@ -41,7 +42,7 @@ def connect(scheduler: str):
         if n < 1:
             raise ValueError(f"scheduler: expected local:N with N >= 1, got {scheduler!r}")
         cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs="error"
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
         )
         return Client(cluster)
     if not scheduler.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://")):
@@ -73,7 +74,7 @@ def payload(chunk, batch) -> dict:
 
 def grade_chunk(data: dict) -> list[dict]:
     """Runs on a Dask worker: grade one chunk from its payload; return outcomes and autograded notebooks."""
-    from adl4cv_utils.grading.autograde import Batch, _worker, add_slots
+    from adl4cv_utils.grading.chunk import Batch, _worker, add_slots
     from adl4cv_utils.grading.limits import Limits
     from adl4cv_utils.grading.submissions import Submission
 
@@ -126,7 +127,7 @@ def run_chunks(todo, batch, scheduler: str, progress: bool = True):
     """Yield (chunk, [(Outcome, autograded folder)] or a reason) as the cluster finishes chunks."""
     from distributed import as_completed
 
-    from adl4cv_utils.grading.autograde import WORKER_LOST, Outcome, chunks
+    from adl4cv_utils.grading.chunk import WORKER_LOST, Outcome, chunks
 
     client = connect(scheduler)
     try:

@@ -61,8 +61,9 @@ GITIGNORE = ".venv\n_build/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n"
 
 
 def student_pyproject(text: str) -> str:
-    """The instructor's pyproject.toml without the grading extra, the dev extra and the grading script."""
+    """The instructor's pyproject.toml without the grading, cluster and dev extras and the grading script."""
     text = re.sub(r"^grading = \[.*?\]\n", "", text, flags=re.M | re.S)
+    text = re.sub(r"^(# .*\n)*cluster = \[.*?\]\n", "", text, flags=re.M)
     text = re.sub(r"^dev = \[\n.*?^\]\n", "", text, flags=re.M | re.S)
     text = re.sub(r"^\[project\.scripts\]\n(?:[^\[\n].*\n)*\n?", "", text, flags=re.M)
     text = re.sub(

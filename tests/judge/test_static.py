@@ -101,3 +101,11 @@ def test_installed_modules_are_fine():
     """Do imports of installed packages (torch, numpy, math) raise nothing?"""
     report = analyse("02_optimizers", ["import math\nimport numpy as np\nfrom torch import nn\n" + HONEST])
     assert not report.escapes
+
+
+def test_a_parameter_is_not_the_global_of_the_same_name():
+    """Inside ``f(model)``, is ``was = model.training`` unrelated to a notebook-level ``model = SmallCNN()``?"""
+    context = ["from adl4cv_utils.models import SmallCNN\nmodel = SmallCNN()"]
+    unit = "def occlusion_map(model, image, target):\n    was = model.training\n    model.train(was)\n    return was"
+    report = analyse("07_visualization", [unit], context=context)
+    assert not report.units["occlusion_map"], report.units
