@@ -74,6 +74,7 @@ publish: env
 benchmarks: env mathjax
 	for script in benchmarks/checks*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/cluster.py
 	$(BIN)/python benchmarks/book.py
 
 clean:
