@@ -233,9 +233,9 @@ def run_test(
             False,
             f"your code returned something the test could not use ({type(error).__name__}: {error})",
         )
-    if verdict.passed:
-        why = _delegation(assignment, test, report, ctx.traces, position)
-        if why:
-            verdict = Verdict(grade_id, points, 0.0, False, why)
+    # Delegation decides even when the values are wrong too: it is the more useful message.
+    why = _delegation(assignment, test, report, ctx.traces, position)
+    if why:
+        verdict = Verdict(grade_id, points, 0.0, False, why)
     verdict.seconds = time.perf_counter() - start
     return verdict
