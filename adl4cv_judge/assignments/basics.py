@@ -13,6 +13,7 @@ import math
 
 import torch
 
+from adl4cv_judge.references.basics import reference_gradient_check
 from adl4cv_judge.registry import Context, judge_test
 from adl4cv_utils.checks import basics as B
 from adl4cv_utils.checks.result import CheckFailed, compare
@@ -198,28 +199,6 @@ def maxout_hidden(ctx: Context):
 # ---------------------------------------------------------------------------------------------
 
 
-def _reference_check(f, x, eps=1e-6, dtype=torch.float64, centered=True, relative=True):
-    """The contract's gradient check; ``dtype``/``centered``/``relative`` switch on known mistakes."""
-    x = x.detach().to(dtype).clone()
-    analytic = f(x)[1].detach().to(torch.float64)
-    numeric = torch.zeros(x.shape, dtype=torch.float64)
-    flat, num = x.view(-1), numeric.view(-1)
-    for i in range(flat.numel()):
-        old = flat[i].item()
-        flat[i] = old + eps
-        plus = float(f(x)[0])
-        flat[i] = old - eps if centered else old
-        other = float(f(x)[0])
-        num[i] = (plus - other) / (2 * eps if centered else eps)
-        flat[i] = old
-    err = (analytic - numeric).abs()
-    if relative:
-        denom = torch.maximum(analytic.abs(), numeric.abs())
-        err = torch.where(denom > 0, err / denom.clamp_min(1e-300), torch.zeros_like(err))
-    worst = int(err.view(-1).argmax())
-    return float(err.view(-1)[worst]), tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), x.shape))
-
-
 def _run(ctx: Context, kind: str, params: dict, x, eps=None):
     info = ctx.probe("basics.gradient_check", kind=kind, params=params, x=x, eps=eps)
     out = info.get("out")
@@ -268,8 +247,8 @@ def gradient_check_right(ctx: Context):
     if err < 1e-7:
         return f"max relative error {err:.1e} for a right gradient"
     f = make_f("exp", params)
-    forward, _ = _reference_check(f, x, centered=False)
-    single, _ = _reference_check(f, x, dtype=torch.float32)
+    forward, _ = reference_gradient_check(f, x, centered=False)
+    single, _ = reference_gradient_check(f, x, dtype=torch.float32)
     if abs(err - forward) <= 0.2 * forward:
         hint = (
             "forward differences (f(x + eps) - f(x)) / eps, whose error is O(eps): "
@@ -300,10 +279,10 @@ def gradient_check_wrong(ctx: Context):
     x.view(-1)[big], w.view(-1)[big], add.view(-1)[big] = 10.0, 10.0, 1.0  # small relative, large absolute
     params = {"w": w, "factor": factor, "add": add}
     f = make_f("planted", params)
-    expected = _reference_check(f, x)
+    expected = reference_gradient_check(f, x)
     err, idx = _run(ctx, "planted", params, x)
     if idx != expected[1] or not abs(err - expected[0]) <= 1e-4 * expected[0]:
-        absolute = _reference_check(f, x, relative=False)
+        absolute = reference_gradient_check(f, x, relative=False)
         hint = ""
         if idx == absolute[1] or abs(err - absolute[0]) < 1e-3:
             hint = "the absolute error |a - n| is reported; use the relative |a - n| / max(|a|, |n|)"
@@ -323,7 +302,7 @@ def gradient_check_hidden(ctx: Context):
     # the O(eps**2) error (a eps)**2 / 6 must stand well above the rounding error of eps=1e-6 (~1e-7 here)
     eps = [2e-3, 3e-3, 5e-3][ctx.randint(0, 3, "eps")]
     params, x = _exp_case(ctx, "eps", torch.float64, a=(2.0, 3.0))
-    expected = _reference_check(make_f("exp", params), x, eps=eps)
+    expected = reference_gradient_check(make_f("exp", params), x, eps=eps)
     err, _ = _run(ctx, "exp", params, x, eps=eps)
     if not abs(err - expected[0]) <= 0.05 * expected[0]:
         hint = "; looks like eps is hard-coded: use the eps argument" if err < 0.2 * expected[0] else ""

@@ -8,15 +8,14 @@ the same plain specs the worker's probes use (adl4cv_utils.worker.probes.trainin
 
 from __future__ import annotations
 
-import copy
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from adl4cv_judge.references.training import evaluate_variants, reference_epoch, reference_evaluate, reference_overfit
 from adl4cv_judge.registry import Context
 from adl4cv_utils.checks.result import CheckFailed
+from adl4cv_utils.checks.train_loop import EVAL_MISTAKES
 from adl4cv_utils.checks.training import OVERFIT_MISTAKES, TRAIN_MISTAKES
 from adl4cv_utils.worker.probes.training import build_model
 
@@ -59,95 +58,20 @@ def as_float(what: str, value) -> float:
     raise CheckFailed(f"{what}: expected a float, got {type(value).__name__}", got=repr(value)[:100])
 
 
-def epoch(model, loader, optimizer, loss_fn, mistake: str = "") -> float:
-    """One epoch as the contract says, or with the known mistakes in ``mistake``."""
-    ms = set(mistake.split("+"))
-    if "no_train" not in ms:
-        model.train()
-    total, count, means, sizes = 0.0, 0, [], []
-    for x, y in loader:
-        if "no_zero_grad" not in ms:
-            optimizer.zero_grad()
-        out = model(x)
-        loss = loss_fn(torch.softmax(out, dim=1) if "softmax" in ms else out, y)
-        loss.backward()
-        if "no_step" not in ms:
-            optimizer.step()
-        total += loss.item() * len(y)
-        count += len(y)
-        means.append(loss.item())
-        sizes.append(len(y))
-    if "equal_weight" in ms:
-        return sum(means) / len(means)
-    if "nominal" in ms:
-        return total / (loader.batch_size * len(means))
-    if "drop_last" in ms:
-        return sum(m * k for m, k in zip(means[:-1], sizes[:-1])) / sum(sizes[:-1])
-    return total / count
-
-
-def evaluate(model, loader, loss_fn) -> tuple[float, float]:
-    """Mean loss and accuracy over the samples, in eval mode without gradients; the mode restored."""
-    was = model.training
-    model.eval()
-    total, correct, count = 0.0, 0, 0
-    with torch.no_grad():
-        for x, y in loader:
-            out = model(x)
-            total += loss_fn(out, y).item() * len(y)
-            correct += int((out.argmax(dim=1) == y).sum())
-            count += len(y)
-    model.train(was)
-    return total / count, correct / count
+# The loops themselves are the instructor's references (adl4cv_judge/references/training.py).
+epoch = reference_epoch
+evaluate = reference_evaluate
 
 
 def eval_variants(model, loader) -> dict[str, dict[str, float]]:
     """What the known mistakes of evaluate return: {"loss"|"accuracy": {message: value}}."""
-    model = copy.deepcopy(model).eval()
-    means, accs, sizes, correct = [], [], [], 0
-    with torch.no_grad():
-        for x, y in loader:
-            out = model(x)
-            means.append(F.cross_entropy(out, y).item())
-            accs.append(float((out.argmax(1) == y).float().mean()))
-            sizes.append(len(y))
-            correct += int((out.argmax(1) == y).sum())
-    nominal = loader.batch_size * len(sizes)
-    soft = evaluate(copy.deepcopy(model), loader, lambda o, y: F.cross_entropy(torch.softmax(o, 1), y))
+    values = evaluate_variants(model, loader)
     return {
-        "loss": {
-            TRAIN_MISTAKES["equal_weight"]: sum(means) / len(means),
-            TRAIN_MISTAKES["nominal"]: sum(m * s for m, s in zip(means, sizes)) / nominal,
-            TRAIN_MISTAKES["softmax"]: soft[0],
-        },
-        "accuracy": {
-            "the accuracy is the number of right answers; return the fraction (right / number of samples)": correct,
-            "the accuracy divides by the nominal batch size times the number of batches; divide by the number "
-            "of samples": correct / nominal,
-            "the per-batch accuracies are averaged with equal weight; the partial last batch has fewer samples": sum(
-                accs
-            )
-            / len(accs),
-        },
+        what: {message: values[f"{what}_variants"][name] for name, message in EVAL_MISTAKES[what].items()}
+        for what in ("loss", "accuracy")
     }
 
 
 def overfit(model, x, y, lr: float, steps: int, mistake: str = "") -> list[float]:
     """Adam(lr) on F.cross_entropy(model(x), y) for ``steps`` steps: the loss before each update."""
-    model.train()
-    opt = (torch.optim.SGD if mistake == "sgd" else torch.optim.Adam)(
-        model.parameters(), lr=1e-3 if mistake == "default_lr" else lr
-    )
-    losses = []
-    for _ in range(steps):
-        if mistake != "no_zero_grad":
-            opt.zero_grad()
-        out = model(x)
-        loss = F.cross_entropy(torch.softmax(out, 1) if mistake == "softmax" else out, y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    if mistake == "after_step":
-        with torch.no_grad():
-            losses = losses[1:] + [F.cross_entropy(model(x), y).item()]
-    return losses
+    return reference_overfit(model, (x, y), lr, steps, mistake)

@@ -13,8 +13,12 @@ from adl4cv_utils.checks import visualization as V
 from adl4cv_utils.checks.fixtures import cnn, image, images
 
 
-def reference_occlusion(model, image, target, patch_size=8, stride=4, fill=0.0, mistake: str = "") -> torch.Tensor:
-    """The contract's occlusion map (all occluded copies in one batch); ``mistake`` switches on a known mistake."""
+def reference_occlusion(
+    model, image, target, patch_size=8, stride=4, fill=0.0, mistake: str = "", seed: int = 0
+) -> torch.Tensor:
+    """The contract's occlusion map (all occluded copies in one batch); ``mistake`` switches on a known mistake.
+
+    The forward pass draws its random numbers (a train-mode dropout) from ``seed``, leaving the global RNG alone."""
     _, h, w = image.shape
     n_rows, n_cols = (h - patch_size) // stride + 1, (w - patch_size) // stride + 1
     tops, lefts = torch.arange(n_rows) * stride, torch.arange(n_cols) * stride
@@ -25,8 +29,8 @@ def reference_occlusion(model, image, target, patch_size=8, stride=4, fill=0.0, 
     batch = torch.where(mask[:, :, None], torch.as_tensor(value, dtype=image.dtype), image)
     was = model.training
     model.train(mistake == "train_mode")
-    with torch.no_grad():
-        torch.manual_seed(0)
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(seed)
         logits = model(batch.reshape(-1, *image.shape))
     model.train(was)
     cls = 0 if mistake == "class_0" else target
@@ -45,7 +49,7 @@ def reference_top_patches(model, layer, images, unit, k=9, patch_size=8, mistake
     was = model.training
     model.train(mistake == "train_mode")
     try:
-        with torch.no_grad():
+        with torch.no_grad(), torch.random.fork_rng():
             torch.manual_seed(0)
             model(images)
     finally:
