@@ -3,16 +3,15 @@
 On an input drawn from the secret seed (positive, so a zero in the output is a dropped element) the
 fraction dropped must be p within six standard deviations, masks must differ between samples and
 between calls, kept elements must be scaled by 1/(1-p), and the gradient must be grad_out * mask/(1-p).
-Known mistakes are named as in the self-check (adl4cv_utils.checks.training.check_dropout_train).
+Known mistakes are named by the self-check's own helpers (adl4cv_utils.checks.dropout).
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from adl4cv_judge.registry import Context
+from adl4cv_utils.checks.dropout import check_dropped_fraction, check_kept_scale
 from adl4cv_utils.checks.result import CheckFailed, compare
 
 
@@ -33,37 +32,13 @@ def dropout_train(ctx: Context, p: float, shape: tuple[int, ...]):
     out = tensor_like("the output", info.get("out"), shape)
     dropped = out == 0
     frac, n = float(dropped.double().mean()), dropped.numel()
-    tol = 6 * math.sqrt(p * (1 - p) / n) + 1e-3  # six standard deviations of the dropped fraction
     rows = dropped.reshape(shape[0], -1)
     if 0.0 < frac < 1.0 and bool((rows == rows[0]).all()):
         raise CheckFailed("every sample gets the same mask: draw one Bernoulli per element, not per feature")
-    if abs(frac - p) > tol:
-        if frac == 0.0:
-            hint = "nothing is dropped in training mode: zero each element with probability p"
-        elif abs(frac - (1 - p)) <= tol:
-            hint = "p is the probability to DROP an element; your layer keeps elements with probability p"
-        elif frac == 1.0:
-            hint = "everything is dropped"
-        else:
-            hint = "draw an independent Bernoulli mask per element (torch.rand(x.shape) < p drops)"
-        raise CheckFailed(f"with p={p:.3f} a fraction {frac:.3f} of the elements is zero; {hint}", p, frac)
+    check_dropped_fraction(dropped, p)
     kept = ~dropped
-    ratio = out[kept] / x.double()[kept]
+    check_kept_scale(out[kept] / x.double()[kept], p)
     scale = 1 / (1 - p)
-    if not torch.allclose(ratio, torch.full_like(ratio, scale), rtol=1e-5, atol=1e-6):
-        mean = float(ratio.mean())
-        hints = {
-            1.0: "kept elements are not scaled: inverted dropout divides them by (1 - p) in training",
-            1 / p: "kept elements are divided by p; divide by (1 - p), the probability to keep",
-            1 - p: "kept elements are multiplied by (1 - p); inverted dropout divides by (1 - p)",
-            p: "kept elements are multiplied by p; inverted dropout divides by (1 - p)",
-        }
-        hint = next((h for v, h in hints.items() if abs(mean - v) < 1e-4), "")
-        raise CheckFailed(
-            f"kept elements must be scaled by 1/(1-p) = {scale:.4f}" + (f"; looks like {hint}" if hint else ""),
-            scale,
-            mean,
-        )
     again = tensor_like("the output of a second call", info.get("again"), shape)
     if torch.equal(again == 0, dropped):
         raise CheckFailed("the second call drops exactly the same elements: draw a new mask at every forward call")

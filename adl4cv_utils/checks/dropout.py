@@ -24,21 +24,9 @@ def _dropout(Dropout, p: float) -> nn.Module:
     return layer
 
 
-@run_check("dropout in training mode")
-def check_dropout_train(Dropout, p: float = 0.3, shape=(100, 200)):
-    """In training mode, is a fraction p dropped, the rest scaled by 1/(1-p), fresh each call, with that gradient?"""
-    if not 0.0 < p < 1.0:
-        raise CheckArgumentError(f"p: expected a probability in (0, 1), got {p!r}")
-    torch.manual_seed(0)
-    layer = _dropout(Dropout, p).train()
-    x = (torch.rand(shape) + 0.5).requires_grad_()  # positive: a zero in the output is a dropped element
-    out = layer(x)
-    if not torch.is_tensor(out) or tuple(out.shape) != tuple(shape):
-        got = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
-        raise CheckFailed(f"the output must be a tensor of the input's shape {tuple(shape)}", got=got)
-    dropped = out.detach() == 0
-    frac = float(dropped.float().mean())
-    n = dropped.numel()
+def check_dropped_fraction(dropped: torch.Tensor, p: float) -> float:
+    """The fraction of dropped elements; CheckFailed naming the mistake unless it is p within 6 standard deviations."""
+    frac, n = float(dropped.double().mean()), dropped.numel()
     tol = 6 * math.sqrt(p * (1 - p) / n) + 1e-3  # six standard deviations of the dropped fraction
     if abs(frac - p) > tol:
         if frac == 0.0:
@@ -49,12 +37,12 @@ def check_dropout_train(Dropout, p: float = 0.3, shape=(100, 200)):
             hint = "everything is dropped"
         else:
             hint = "draw an independent Bernoulli mask per element (torch.rand(x.shape) < p drops)"
-        raise CheckFailed(f"with p={p} a fraction {frac:.3f} of the elements is zero; {hint}", expected=p, got=frac)
-    rows = dropped.reshape(shape[0], -1)
-    if bool((rows == rows[0]).all()):
-        raise CheckFailed("every sample gets the same mask: draw one Bernoulli per element, not per feature")
-    kept = ~dropped
-    ratio = out.detach()[kept] / x.detach()[kept]
+        raise CheckFailed(f"with p={p:g} a fraction {frac:.3f} of the elements is zero; {hint}", expected=p, got=frac)
+    return frac
+
+
+def check_kept_scale(ratio: torch.Tensor, p: float) -> None:
+    """CheckFailed naming the mistake unless every kept element (output / input) is scaled by 1/(1-p)."""
     scale = 1 / (1 - p)
     if not torch.allclose(ratio, torch.full_like(ratio, scale), rtol=1e-5, atol=1e-6):
         mean = float(ratio.mean())
@@ -70,6 +58,27 @@ def check_dropout_train(Dropout, p: float = 0.3, shape=(100, 200)):
             expected=scale,
             got=mean,
         )
+
+
+@run_check("dropout in training mode")
+def check_dropout_train(Dropout, p: float = 0.3, shape=(100, 200)):
+    """In training mode, is a fraction p dropped, the rest scaled by 1/(1-p), fresh each call, with that gradient?"""
+    if not 0.0 < p < 1.0:
+        raise CheckArgumentError(f"p: expected a probability in (0, 1), got {p!r}")
+    torch.manual_seed(0)
+    layer = _dropout(Dropout, p).train()
+    x = (torch.rand(shape) + 0.5).requires_grad_()  # positive: a zero in the output is a dropped element
+    out = layer(x)
+    if not torch.is_tensor(out) or tuple(out.shape) != tuple(shape):
+        got = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
+        raise CheckFailed(f"the output must be a tensor of the input's shape {tuple(shape)}", got=got)
+    dropped = out.detach() == 0
+    frac, n, scale = check_dropped_fraction(dropped, p), dropped.numel(), 1 / (1 - p)
+    rows = dropped.reshape(shape[0], -1)
+    if bool((rows == rows[0]).all()):
+        raise CheckFailed("every sample gets the same mask: draw one Bernoulli per element, not per feature")
+    kept = ~dropped
+    check_kept_scale(out.detach()[kept] / x.detach()[kept], p)
     again = layer(x.detach()) == 0
     if torch.equal(again, dropped):
         raise CheckFailed("the second call drops exactly the same elements: draw a new mask at every forward call")
