@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock as TorchBasicBlock
 
 from adl4cv_judge.registry import Context, StudentError, judge_test
-from adl4cv_utils.checks.resnet import ATOL, RTOL, _diagnose, _ref_layers, expected_parameters, structure_problems
+from adl4cv_utils.checks.resnet import (
+    ATOL,
+    RTOL,
+    _diagnose,
+    _ref_layers,
+    expected_parameters,
+    reference,
+    structure_problems,
+)
 from adl4cv_utils.checks.result import CheckFailed, compare
 
 UNIT = "BasicBlock"
@@ -39,22 +46,7 @@ def _where(case: Case) -> str:
 def _reference(gen: torch.Generator, case: Case) -> nn.Module:
     """torchvision's BasicBlock in float64 with weights and BatchNorm statistics drawn from ``gen``."""
     c_in, c_out, stride = case
-    downsample = None
-    if stride != 1 or c_in != c_out:
-        downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
-    block = TorchBasicBlock(c_in, c_out, stride=stride, downsample=downsample).double()
-    with torch.no_grad():
-        for module in block.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                module.weight.copy_(torch.randn(module.weight.shape, generator=gen, dtype=torch.float64) / fan_in**0.5)
-            elif isinstance(module, nn.BatchNorm2d):
-                n = module.num_features
-                module.weight.copy_(0.5 + torch.rand(n, generator=gen, dtype=torch.float64))
-                module.bias.copy_(0.3 * torch.randn(n, generator=gen, dtype=torch.float64))
-                module.running_mean.copy_(0.2 * torch.randn(n, generator=gen, dtype=torch.float64))
-                module.running_var.copy_(0.5 + torch.rand(n, generator=gen, dtype=torch.float64))
-    return block
+    return reference(c_in, c_out, stride, generator=gen)
 
 
 def _state(ref: nn.Module) -> dict[str, dict[str, torch.Tensor]]:

@@ -26,15 +26,19 @@ CASES = ((8, 8, 1), (8, 8, 2), (8, 16, 1))
 ATOL, RTOL = 1e-9, 1e-7  # float64: only real mistakes exceed this
 
 
-def reference(in_channels: int, out_channels: int, stride: int = 1, seed: int = 0) -> nn.Module:
-    """torchvision's BasicBlock in float64 with random weights and non-trivial BatchNorm statistics."""
+def reference(
+    in_channels: int, out_channels: int, stride: int = 1, seed: int = 0, generator: torch.Generator | None = None
+) -> nn.Module:
+    """torchvision's BasicBlock in float64 with random weights and non-trivial BatchNorm statistics.
+
+    The values come from ``generator`` when given (the judge's secret one), else from ``seed``."""
     downsample = None
     if stride != 1 or in_channels != out_channels:
         downsample = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
         )
     block = TorchBasicBlock(in_channels, out_channels, stride=stride, downsample=downsample).double()
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in block.modules():
             if isinstance(module, nn.Conv2d):
