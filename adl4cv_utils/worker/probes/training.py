@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from adl4cv_utils.checks.fixtures import ModeProbe
 from adl4cv_utils.worker.probes import probe, student
 
 
@@ -29,16 +30,7 @@ def own_rng(fn):
     return wrapped
 
 
-class ModeRecorder(nn.Module):
-    """Identity layer that records (training, grad enabled) at each forward call."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls: list[tuple[bool, bool]] = []
-
-    def forward(self, x):
-        self.calls.append((self.training, torch.is_grad_enabled()))
-        return x
+ModeRecorder = ModeProbe  # the self-checks' mode-recording layer, under the name the probes use
 
 
 def build_model(spec: dict) -> nn.Sequential:
