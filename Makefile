@@ -18,10 +18,10 @@ export OMP_NUM_THREADS ?= 1
 env: $(BIN)/.installed
 mathjax: $(MATHJAX)
 
-$(BIN)/.installed: pyproject.toml constraints.txt
+$(BIN)/.installed: pyproject.toml instructor/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]" -e "./instructor[cluster]"
 	touch $@
 
 # MathJax is served from the site itself so that math renders offline (fetched from the npm registry).
@@ -40,7 +40,7 @@ book: env mathjax
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
-# The grading sandbox (adl4cv_utils/grading/sandbox.py) needs Debian's bubblewrap; the same way.
+# The grading sandbox (instructor/adl4cv_grading/sandbox.py) needs Debian's bubblewrap; the same way.
 bubblewrap:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
@@ -64,12 +64,12 @@ format: env
 	$(BIN)/ruff check --fix .
 
 exercises: env
-	$(BIN)/python -m adl4cv_utils.grading.release --all
+	$(BIN)/python -m adl4cv_grading.release --all
 
 # The student repository (book, release notebooks, student package; no solutions, tests or judge).
 publish: env
 	@test -n "$(DEST)" || { echo "usage: make publish DEST=path/to/empty/folder"; exit 1; }
-	$(BIN)/python -m adl4cv_utils.grading.publish "$(DEST)"
+	$(BIN)/python -m adl4cv_grading.publish "$(DEST)"
 
 benchmarks: env mathjax
 	for script in benchmarks/checks*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

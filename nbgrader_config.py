@@ -1,12 +1,12 @@
 """nbgrader configuration of the course: solutions/ is the source, exercises/ the release.
 
 Run nbgrader from the repository root (or through `adl4cv-grade`, which does). Two preprocessors
-of the course replace nbgrader defaults, see adl4cv_utils/grading/preprocessors.py:
+of the course replace nbgrader defaults, see adl4cv_grading/preprocessors.py:
 warnings printed on stderr by correct code do not cost points, and feedback never shows the
 source of hidden tests.
 """
 
-from adl4cv_utils.grading.preprocessors import autograde_preprocessors, feedback_preprocessors
+from adl4cv_grading.preprocessors import autograde_preprocessors, feedback_preprocessors
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 

@@ -9,7 +9,7 @@ import time
 import nbformat
 import torch
 
-from adl4cv_utils.grading.nbgrader_run import REPO_ROOT
+from adl4cv_grading.nbgrader_run import REPO_ROOT
 
 
 def reference_namespace(assignment: str) -> dict:

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from adl4cv_grading.release import solution_source
 from adl4cv_utils.checks import resnet
-from adl4cv_utils.grading.release import solution_source
 
 
 def main(repeats: int = 3) -> None:

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from adl4cv_grading.release import solution_source
 from adl4cv_utils.checks import attention
-from adl4cv_utils.grading.release import solution_source
 
 
 def _time(fn, repeats: int, sync) -> float:

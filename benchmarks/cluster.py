@@ -27,7 +27,7 @@ def grade(subs: dict, work: Path, name: str, *extra: str) -> float:
     for student, nb in subs.items():
         (folder / f"{student}.ipynb").write_text(json.dumps(nb))
     start = time.perf_counter()
-    args = [sys.executable, "-m", "adl4cv_utils.grading", A, str(folder), "--course-dir", str(root)]
+    args = [sys.executable, "-m", "adl4cv_grading", A, str(folder), "--course-dir", str(root)]
     proc = subprocess.run([*args, "--quiet", "--no-feedback", *extra], env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:

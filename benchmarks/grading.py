@@ -98,7 +98,7 @@ def ours(subs: dict, work: Path, jobs: int) -> float:
         [
             sys.executable,
             "-m",
-            "adl4cv_utils.grading",
+            "adl4cv_grading",
             A,
             str(folder),
             "--course-dir",

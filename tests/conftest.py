@@ -14,7 +14,7 @@ import matplotlib
 import nbformat
 import pytest
 
-from adl4cv_utils.grading.release import solution_source
+from adl4cv_grading.release import solution_source
 
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def run_grader(course_dir: Path, assignment: str, submissions: Path, *args: str,
         [
             sys.executable,
             "-m",
-            "adl4cv_utils.grading",
+            "adl4cv_grading",
             assignment,
             str(submissions),
             "--course-dir",

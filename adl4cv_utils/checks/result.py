@@ -110,7 +110,7 @@ def run_check(name: str):
             except CheckArgumentError:
                 raise  # a wrong argument to the check itself: the caller must see it
             except CheckFailed as fail:
-                result = CheckResult(name, False, fail.message, _short(fail.expected), _short(fail.got), fail.max_diff)
+                result = CheckResult(name, False, fail.message, short(fail.expected), short(fail.got), fail.max_diff)
             except Exception as error:  # noqa: BLE001 - the student's code may raise anything
                 result = _from_student_exception(name, error)
             result.seconds = time.perf_counter() - start
@@ -148,7 +148,7 @@ def _from_student_exception(name: str, error: BaseException) -> CheckResult:
     return CheckResult(name, False, message, traceback="".join(frames[-4:]) if frames else None)
 
 
-def _short(value: Any, max_items: int = 6) -> str | None:
+def short(value: Any, max_items: int = 6) -> str | None:
     """A compact text form of a value (first items of a tensor, with its shape)."""
     if value is None:
         return None

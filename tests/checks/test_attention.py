@@ -9,7 +9,8 @@ import torch
 from conftest import solution_cell
 from torch import nn
 
-from adl4cv_utils.checks import attention, mha
+from adl4cv_utils.checks import attention
+from adl4cv_utils.checks.attention import mha
 
 
 def _reference():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adl4cv_judge.references.basics import reference_gradient_check
+from adl4cv_grading.exercises.basics.reference import reference_gradient_check
 from adl4cv_utils.checks import basics as B
-from adl4cv_utils.checks import gradient_check as G
+from adl4cv_utils.checks.basics import gradient_check as G
 
 # ---------------------------------------------------------------------------------------------
 # The reference (the same code as the solution notebook).

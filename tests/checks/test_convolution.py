@@ -12,7 +12,7 @@ from conftest import notebook_path
 from torch import nn
 
 from adl4cv_utils.checks import convolution as cv
-from adl4cv_utils.checks.no_builtins import BuiltinUsed, forbid_builtins
+from adl4cv_utils.checks.convolution.no_builtins import BuiltinUsed, forbid_builtins
 
 A = "03_convolution"
 

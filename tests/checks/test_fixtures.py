@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adl4cv_judge.references import expected as generate
+from adl4cv_grading import expected as generate
 from adl4cv_utils.checks import fixtures, visualization
 from adl4cv_utils.checks.result import CheckArgumentError
 
@@ -24,7 +24,7 @@ def _same(a, b) -> bool:
 def test_stored_values_match_the_references(topic):
     """Do the files in checks/expected/ hold exactly what the references compute (no drift)?
 
-    If this fails after changing a case or torch: ``python -m adl4cv_judge.references.expected``.
+    If this fails after changing a case or torch: ``python -m adl4cv_grading.expected``.
     """
     fresh = generate.TOPICS[topic]()
     stored = torch.load(fixtures.EXPECTED_DIR / f"{topic}.pt", weights_only=True)

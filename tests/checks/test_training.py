@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adl4cv_judge.references.training import reference_overfit
+from adl4cv_grading.exercises.training.reference import reference_overfit
 from adl4cv_utils.checks import training as T
 
 

@@ -22,10 +22,10 @@ import nbformat
 import pytest
 from conftest import run_grader
 
-from adl4cv_utils.grading import autograde as autograde_module
-from adl4cv_utils.grading import sandbox
-from adl4cv_utils.grading.autograde import INTERNAL_ERROR, Outcome, chunks, state_file, store
-from adl4cv_utils.grading.submissions import Submission, student_id
+from adl4cv_grading import autograde as autograde_module
+from adl4cv_grading import sandbox
+from adl4cv_grading.autograde import INTERNAL_ERROR, Outcome, chunks, state_file, store
+from adl4cv_grading.submissions import Submission, student_id
 
 from .tiny import ADD, FULL, A, make_course, submission, write
 

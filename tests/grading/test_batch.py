@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from conftest import REPO, run_grader, solution_cell, with_solutions
 
-from adl4cv_utils.grading import sandbox
+from adl4cv_grading import sandbox
 
 pytestmark = pytest.mark.slow
 A = "02_optimizers"

@@ -7,9 +7,9 @@ import csv
 
 import pytest
 
-from adl4cv_utils.grading import autograde as autograde_module
-from adl4cv_utils.grading import cli, sandbox
-from adl4cv_utils.grading.limits import Limits
+from adl4cv_grading import autograde as autograde_module
+from adl4cv_grading import cli, sandbox
+from adl4cv_grading.limits import Limits
 
 from .tiny import FULL, A, make_course, submission, write
 
@@ -35,7 +35,7 @@ def test_fingerprint_covers_grading_code_and_limits(tmp_path, monkeypatch):
     assert cli.source_fingerprint(course, A, Limits(threads=4)) == base  # follows --jobs, decides nothing
     assert any(p.parent.name == "checks" for p in cli.grading_code())
     assert any(p.name == "autograde.py" for p in cli.grading_code())
-    fake = tmp_path / "adl4cv_judge" / "judge.py"
+    fake = tmp_path / "adl4cv_grading" / "judge.py"
     write(fake, "JUDGE = 1")
     monkeypatch.setattr(cli, "grading_code", lambda: [fake])
     changed = cli.source_fingerprint(course, A, Limits())

@@ -16,8 +16,8 @@ import shutil
 import pytest
 from conftest import run_grader
 
-from adl4cv_utils.grading import cluster
-from adl4cv_utils.grading.nbgrader_run import run_nbgrader
+from adl4cv_grading import cluster
+from adl4cv_grading.nbgrader_run import run_nbgrader
 
 from .tiny import FULL, A, make_course, submission, write
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from adl4cv_utils.grading.execute import LimitedExecute, limit_reasons
-from adl4cv_utils.grading.limits import Limits
-from adl4cv_utils.grading.preprocessors import (
+from adl4cv_grading.execute import LimitedExecute, limit_reasons
+from adl4cv_grading.limits import Limits
+from adl4cv_grading.preprocessors import (
     HIDDEN_PLACEHOLDER,
     HideHiddenTests,
     StderrToStdout,

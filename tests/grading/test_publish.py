@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from adl4cv_utils.grading.publish import publish, student_pyproject
+from adl4cv_grading.publish import publish, student_pyproject
 
 REPO = Path(__file__).resolve().parents[2]
 NOT_PUBLISHED = (
     "solutions",
     "tests",
-    "adl4cv_judge",
+    "adl4cv_grading",
     "benchmarks",
     ".ci",
-    "adl4cv_utils/grading",
+    "adl4cv_grading",
     "nbgrader_config.py",
     "docs/student",
 )
@@ -108,11 +108,12 @@ def test_instructor_parts_of_the_contract_are_left_out(tmp_path):
 
 
 def test_published_pyproject_has_no_grading(tree):
-    """Does the published pyproject parse, keep the package data, and drop the grading extra and script?"""
+    """Does the published pyproject parse, keep the package data, and name no grader, dev extra or script?"""
     meta = tomllib.loads((tree / "pyproject.toml").read_text())
     assert "scripts" not in meta["project"]
     assert set(meta["project"]["optional-dependencies"]) == {"book"}
-    assert meta["tool"]["setuptools"]["packages"]["find"]["exclude"] == ["adl4cv_utils.grading*"]
+    assert meta["tool"]["setuptools"]["packages"]["find"]["include"] == ["adl4cv_utils*"]
+    assert "pytest" not in meta["tool"] and "adl4cv-grading" not in (tree / "pyproject.toml").read_text()
     assert "checks/expected/*.pt" in meta["tool"]["setuptools"]["package-data"]["adl4cv_utils"]
     assert "adl4cv-grade" not in student_pyproject((REPO / "pyproject.toml").read_text())
 
@@ -125,7 +126,7 @@ def test_published_package_imports_on_its_own(tree):
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "from adl4cv_utils.checks import fixtures\n"
         "assert fixtures.expected('training', 'evaluate/seed=0/n=10/bs=4')\n"
-        "assert 'adl4cv_judge' not in sys.modules\n"
+        "assert 'adl4cv_grading' not in sys.modules\n"
         "import adl4cv_utils; print(adl4cv_utils.__file__)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(tree), "MPLBACKEND": "Agg"}

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from conftest import REPO
 
-from adl4cv_utils.grading.nbgrader_run import assignments
-from adl4cv_utils.grading.release import differences, generate
+from adl4cv_grading.nbgrader_run import assignments
+from adl4cv_grading.release import differences, generate
 
 ASSIGNMENTS = assignments(REPO)
 TEST_LINE = re.compile(r"^\w+\.check_\w+\(.*\)\.assert_passed\(\)$")

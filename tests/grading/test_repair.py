@@ -6,7 +6,7 @@ import copy
 
 import nbformat
 
-from adl4cv_utils.grading.repair import nbgrader_id, repair
+from adl4cv_grading.repair import nbgrader_id, repair
 
 
 def cell(kind, source, gid=None, answer=False, test=False):

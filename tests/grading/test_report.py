@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from adl4cv_utils.grading.report import StudentGrade, table, write_csv
+from adl4cv_grading.report import StudentGrade, table, write_csv
 
 
 def rows() -> list[StudentGrade]:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from adl4cv_utils.grading import sandbox
-from adl4cv_utils.grading.limits import Limits
-from adl4cv_utils.grading.nbgrader_run import REPO_ROOT
+from adl4cv_grading import sandbox
+from adl4cv_grading.limits import Limits
+from adl4cv_grading.nbgrader_run import REPO_ROOT
 
 needs_sandbox = pytest.mark.skipif(not sandbox.available(), reason=f"no sandbox: {sandbox.why_unavailable()}")
 
@@ -63,7 +63,7 @@ def test_sees_only_the_allowlist(tmp_path):
     (tmp_path / "secret.txt").write_text("x")
     probe = f"""
 import json, os
-paths = {json.dumps([str(REPO_ROOT / n) for n in ("tests", "solutions", "adl4cv_judge", "README.md", ".git")])}
+paths = {json.dumps([str(REPO_ROOT / n) for n in ("tests", "solutions", "instructor", "README.md", ".git")])}
 paths += [{str(tmp_path / "secret.txt")!r}, "/root/.ssh", "/home", "/etc/passwd", "/var"]
 print(json.dumps({{"seen": [p for p in paths if os.path.exists(p)], "uid": os.getuid(), "cwd": os.getcwd(),
       "tmp": os.listdir("/tmp"), "root": sorted(os.listdir("/")), "etc": os.access("/etc/ld.so.cache", os.R_OK)}}))
@@ -178,7 +178,8 @@ def test_works_without_root(monkeypatch):
     """
     monkeypatch.setattr(sandbox.os, "geteuid", lambda: 65534)
     monkeypatch.setattr(sandbox, "python_paths", lambda: [])
-    code = "import os, socket\nimport adl4cv_utils.grading.limits\nprint(os.getuid())\n"
+    code = "import os, socket\nimport adl4cv_utils.assignments\nprint(os.getuid())\n"
+    code += "try:\n    import adl4cv_grading\nexcept ImportError:\n    print('no-grader')\n"
     code += "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\nexcept OSError:\n    print('no network')"
     cmd = sandbox.wrap(["/usr/bin/python3", "-c", code], scratch=None, limits=Limits())
     assert "--unshare-user" in cmd and "setpriv" not in cmd
@@ -186,4 +187,4 @@ def test_works_without_root(monkeypatch):
     proc = subprocess.run(as_nobody, capture_output=True, text=True, cwd="/", timeout=60, check=False)
     if "setting up uid map" in proc.stderr or "No permissions to create" in proc.stderr:
         pytest.skip(f"this system allows no unprivileged user namespaces: {proc.stderr.strip()}")
-    assert proc.returncode == 0 and proc.stdout.split() == ["65534", "no", "network"], proc.stderr
+    assert proc.returncode == 0 and proc.stdout.split() == ["65534", "no-grader", "no", "network"], proc.stderr

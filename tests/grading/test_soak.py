@@ -16,7 +16,7 @@ import time
 import pytest
 from conftest import run_grader
 
-from adl4cv_utils.grading import sandbox
+from adl4cv_grading import sandbox
 
 from .test_autograde import LEAVE, MARK, SIGINT_LOOP, connect, leftovers
 from .tiny import FULL, A, make_course, submission, write

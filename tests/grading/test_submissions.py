@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from adl4cv_utils.grading.submissions import discover, student_id
+from adl4cv_grading.submissions import discover, student_id
 
 A = "02_optimizers"
 

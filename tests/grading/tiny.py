@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from adl4cv_utils.grading.nbgrader_run import REPO_ROOT
+from adl4cv_grading.nbgrader_run import REPO_ROOT
 
 A = "00_tiny"
 FULL = 5.0

@@ -1,19 +1,27 @@
-"""A judge session for tests: one worker judges many submissions' answer cells, cell by cell.
+"""How do the judge tests hand a notebook to the judge? Through the grading pipeline's own JudgedExecute.
 
-``judge_notebook`` starts a worker and runs the whole notebook (seconds per notebook); a table of
-wrong implementations instead reuses one worker: the release's setup cells run once, then for each
-submission the answer cells (the reference's where the submission does not replace them) are
-executed and the named test cells judged exactly as ``judge_notebook`` judges them (``run.run_test``:
-probes, references, the static analysis of the submitted cells and the worker's trace).
+A real kernel runs the cells and the judge's probe cells, exactly as in ``nbgrader autograde``
+(``adl4cv_grading.execute.JudgedExecute``), without nbgrader's CLI or the sandbox (tests/grading covers
+those). ``judge`` runs a whole notebook in a fresh kernel. A ``JudgeSession`` keeps one kernel for a
+table of wrong implementations: the release's setup cells run once, then each submission's answer cells
+(the reference's where it does not replace them) and the named test cells run through
+``JudgedExecute.preprocess_cell``, each test cell's verdict read back from its metadata.
 """
 
 from __future__ import annotations
 
-import nbformat
-from conftest import notebook_path, solution_cell
+import copy
+import shutil
+import tempfile
+from pathlib import Path
 
-from adl4cv_judge import run, static
-from adl4cv_judge.assignments import tests_for
+import nbformat
+from conftest import REPO, notebook_path, solution_cell, with_solutions
+from nbclient import NotebookClient
+
+from adl4cv_grading.execute import JudgedExecute
+from adl4cv_grading.static import Report
+from adl4cv_grading.verdict import Verdict, is_test
 
 
 def edit(source: str, *changes: tuple[str, str]) -> str:
@@ -26,66 +34,146 @@ def edit(source: str, *changes: tuple[str, str]) -> str:
     return source
 
 
-def release_sources(assignment: str) -> set[str]:
-    """The code cells of the release notebook, as ``python -m adl4cv_judge`` collects them."""
-    nb = nbformat.read(notebook_path("exercises", assignment), as_version=4)
-    return {c.source.strip() for c in nb.cells if c.cell_type == "code"}
+def edited(assignment: str, grade_id: str, *changes: tuple[str, str]) -> str:
+    """The reference answer cell ``grade_id`` with every ``(old, new)`` replacement applied (each must match)."""
+    return edit(solution_cell(assignment, grade_id), *changes)
 
 
-def judge(assignment: str, nb, seed: int = 0) -> dict[str, dict]:
-    """Verdicts of ``judge_notebook`` for a whole notebook, by grade_id."""
-    result = run.judge_notebook(assignment, nb, seed=seed, release_sources=release_sources(assignment))
-    return result["verdicts"]
+def without_demos(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` without the unmarked code cells after the first answer cell (demos and plots: slow, ungraded)."""
+    cells, answers = [], False
+    for cell in nb.cells:
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        answers = answers or bool(md.get("solution"))
+        if cell.cell_type == "code" and answers and not md.get("grade_id"):
+            continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def answer_ids(assignment: str) -> list[str]:
+    """The grade_ids of the answer cells, in notebook order."""
+    nb = nbformat.read(notebook_path("solutions", assignment), as_version=4)
+    return [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in nb.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    ]
+
+
+def submission(assignment: str, answers: dict[str, str] | None = None, base: str = "exercises"):
+    """The release notebook (``base="solutions"``: the reference) with ``answers`` in the answer cells."""
+    if base == "solutions":
+        return without_demos(nbformat.read(notebook_path("solutions", assignment), as_version=4))
+    full = {name: solution_cell(assignment, name) for name in answer_ids(assignment)}
+    return without_demos(with_solutions(assignment, {**full, **(answers or {})}))
+
+
+def release_notebook(assignment: str) -> nbformat.NotebookNode:
+    """The release notebook as handed out (stubs in the answer cells), without its demos."""
+    return without_demos(nbformat.read(notebook_path("exercises", assignment), as_version=4))
+
+
+def _executor(assignment: str, seed: int, cell_seconds: float) -> tuple[JudgedExecute, dict]:
+    folder = Path(tempfile.mkdtemp(prefix=f"judge-{assignment}-"))
+    shutil.copytree(REPO / "exercises" / assignment, folder, dirs_exist_ok=True)
+    release = str(REPO / "exercises" / assignment)
+    executor = JudgedExecute(judge_assignment=assignment, judge_seed=seed, judge_release=release, timeout=cell_seconds)
+    return executor, {"metadata": {"path": str(folder)}}
+
+
+def test_verdicts(nb) -> dict[str, Verdict]:
+    """{grade_id: Verdict} of every test cell of a judged notebook."""
+    return {c.metadata["nbgrader"]["grade_id"]: Verdict.read(c) for c in nb.cells if is_test(c)}
+
+
+test_verdicts.__test__ = False  # a helper, not a test
+
+
+def judge(assignment: str, nb, seed: int = 7, cell_seconds: float = 60.0) -> dict[str, Verdict]:
+    """The judge's verdicts by grade_id for the whole notebook ``nb``, run in a fresh kernel."""
+    executor, resources = _executor(assignment, seed, cell_seconds)
+    judged, _ = executor.preprocess(copy.deepcopy(nb), resources)
+    return test_verdicts(judged)
+
+
+def groups(table: dict) -> list[list[str]]:
+    """The names of a mistake table (name -> ((answer cell, source), expectations)) in groups of at most
+    one wrong answer per answer cell: one judge run rules on a whole group."""
+    by_cell: dict[str, list[str]] = {}
+    for name, ((cell, _), _) in table.items():
+        by_cell.setdefault(cell, []).append(name)
+    return [[names[i] for names in by_cell.values() if i < len(names)] for i in range(max(map(len, by_cell.values())))]
+
+
+def assert_group(assignment: str, table: dict, cells: dict[str, tuple[str, ...]], names: list[str], session=None):
+    """Judge one notebook holding the group's wrong answers; each must fail exactly its expected cells.
+
+    ``table[name] = ((answer cell, source), {test cell: text})``: a listed test cell fails with the text in
+    its message ("" any message, None: it may pass); the answer cell's other test cells (``cells``) pass.
+    """
+    answers = {table[n][0][0]: table[n][0][1] for n in names}
+    got = session.verdicts(answers) if session else judge(assignment, submission(assignment, answers))
+    for name in names:
+        (cell, _), failing = table[name]
+        for test in cells[cell]:
+            v = got[test]
+            if test not in failing:
+                assert v.passed, f"{name}: {test} should pass: {v.message}"
+            elif failing[test] is not None:
+                assert not v.passed and v.score == 0, f"{name}: {test} passed: {v.message}"
+                assert failing[test] in v.message, f"{name}: {test}: {v.message}"
+                if not failing[test]:  # "" accepts any message, but none may be empty
+                    assert v.message, f"{name}: {test} failed without a message"
 
 
 class JudgeSession:
-    """One worker with the release's setup cells run; ``verdicts`` judges a submission's answer cells."""
+    """One kernel with the release's setup cells run; ``verdicts`` judges a submission's answer cells."""
 
-    def __init__(self, assignment: str):
+    def __init__(self, assignment: str, cell_seconds: float = 60.0):
         self.assignment = assignment
-        nb = nbformat.read(notebook_path("exercises", assignment), as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        first_answer = next(i for i, c in enumerate(code) if c.metadata.get("nbgrader", {}).get("solution"))
-        self.answers = [
-            c.metadata["nbgrader"]["grade_id"] for c in code if c.metadata.get("nbgrader", {}).get("solution")
-        ]
+        self.release = release_notebook(assignment)
+        self.answers = answer_ids(assignment)
         self.points = {
-            c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"].get("points") or 0)
-            for c in code
-            if run.is_test(c)
+            c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"].get("points")
+            for c in self.release.cells
+            if is_test(c)
         }
-        self.tests = tests_for(assignment)
-        self.setup = [c.source for c in code[:first_answer]]
-        self.session = run._Session(None, None, 60.0)
-        for i, source in enumerate(self.setup):
-            self.session.exec(f"setup-{i}", source)
+        self.executor, resources = _executor(assignment, 0, cell_seconds)
+        NotebookClient.__init__(self.executor, self.release)
+        self.executor.resources = resources
+        self.executor.reset_execution_trackers()
+        self._kernel = self.executor.setup_kernel()
+        self._kernel.__enter__()
+        self.executor.start_notebook(self.release)
+        first_answer = next(i for i, c in enumerate(self.release.cells) if _grade_id(c) in self.answers)
+        for index, cell in enumerate(self.release.cells[:first_answer]):
+            self.executor.preprocess_cell(cell, resources, index)
 
-    def verdicts(
-        self, replacements: dict[str, str], grade_ids=None, seed: int = 0, static_analysis: bool = True
-    ) -> dict[str, run.Verdict]:
-        """Run every answer cell (``replacements[grade_id]`` or the reference's) and judge ``grade_ids`` (all).
+    def verdicts(self, replacements: dict[str, str], grade_ids=None, seed: int = 0, static_analysis: bool = True):
+        """Run every answer cell (``replacements[grade_id]`` or the reference's), then judge ``grade_ids`` (all).
 
-        ``static_analysis=False`` leaves delegation to the worker's trace alone."""
-        sources = {gid: replacements.get(gid, solution_cell(self.assignment, gid)) for gid in self.answers}
-        for gid, source in sources.items():
-            self.session.exec(gid, source)
-        report = (
-            static.analyse(self.assignment, list(sources.values()), self.setup) if static_analysis else static.Report()
-        )
+        ``static_analysis=False`` leaves delegation to the kernel's trace alone."""
+        nb = submission(self.assignment, replacements)
+        ex = self.executor
+        ex.nb, ex.judge_seed = nb, seed
+        ex.start_notebook(nb)
+        if not static_analysis:
+            ex._report = Report()
+        wanted = set(grade_ids or self.points)
         out = {}
-        for gid in grade_ids or self.points:
-            out[gid] = run.run_test(
-                self.assignment,
-                self.tests[gid],
-                gid,
-                self.points[gid],
-                seed,
-                self.session.call,
-                report,
-                self.session.cell_seconds,
-                self.session.restart,
-            )
+        for index, cell in enumerate(nb.cells):
+            gid = _grade_id(cell)
+            if gid in self.answers or gid in wanted:
+                ex.preprocess_cell(cell, ex.resources, index)
+            if gid in wanted and is_test(cell):
+                out[gid] = Verdict.read(cell)
         return out
 
     def close(self) -> None:
-        self.session.worker.kill()
+        self._kernel.__exit__(None, None, None)
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

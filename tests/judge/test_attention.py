@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import notebook_path, solution_cell, with_solutions
 
-from adl4cv_judge import assignments
+from adl4cv_grading import exercises as assignments
 
 from .harness import JudgeSession, edit, judge
 
@@ -39,7 +39,7 @@ def test_reference_notebook_gets_full_marks():
         verdicts = judge(A, nb, seed=seed)
         assert set(verdicts) == set(SDPA_IDS + MHA_IDS)
         for gid, v in verdicts.items():
-            assert v["passed"] and v["score"] == v["points"] > 0, (seed, gid, v["message"])
+            assert v.passed and v.score == v.points > 0, (seed, gid, v.message)
 
 
 def test_release_notebook_gets_zero():
@@ -47,7 +47,7 @@ def test_release_notebook_gets_zero():
     import nbformat
 
     verdicts = judge(A, nbformat.read(notebook_path("exercises", A), as_version=4))
-    assert all(v["score"] == 0 and "not implemented" in v["message"] for v in verdicts.values()), verdicts
+    assert all(v.score == 0 and "not implemented" in v.message for v in verdicts.values()), verdicts
 
 
 def test_submitted_reference_gets_full_marks_in_a_session(judged):
@@ -61,7 +61,7 @@ def test_submission_through_with_solutions():
     """Does a submission made of the release plus the reference's answer cells get full marks?"""
     nb = with_solutions(A, {"sdpa": SDPA, "mha": MHA})
     verdicts = judge(A, nb, seed=99)
-    assert all(v["passed"] for v in verdicts.values()), {k: v["message"] for k, v in verdicts.items()}
+    assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,7 +369,7 @@ def test_sdpa_delegation_loses_every_attention_point(judged):
 
 
 def test_sdpa_delegation_is_caught_by_the_trace_alone(judged):
-    """Without the static analysis, does the worker's trace of torch calls still catch the delegation?"""
+    """Without the static analysis, does the kernel's trace of torch calls still catch the delegation?"""
     verdicts = judged.verdicts({"sdpa": SDPA_DELEGATES}, ["sdpa_output", "mha_cross_attention"], static_analysis=False)
     for v in verdicts.values():
         assert not v.passed and "scaled_dot_product" in v.message and "while it was tested" in v.message, v.message

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.judge.judging import assert_group, edited, groups, release_notebook, submission, verdicts
+from tests.judge.harness import assert_group, edited, groups, judge, release_notebook, submission
 
 A = "01_basics"
 CELLS = {
@@ -163,11 +163,11 @@ RIGHT = {  # valid answers written differently, with allowed building blocks: fu
 @pytest.mark.slow
 def test_reference_gets_full_marks_and_release_zero():
     """Does the reference notebook get every point, and the untouched release notebook none?"""
-    ref = verdicts(A, submission(A, base="solutions"))
+    ref = judge(A, submission(A, base="solutions"), seed=7)
     assert set(ref) == {c for cells in CELLS.values() for c in cells}
-    assert all(v["passed"] and v["score"] == v["points"] for v in ref.values()), ref
-    release = verdicts(A, release_notebook(A))
-    assert all(v["score"] == 0 for v in release.values()), release
+    assert all(v.passed and v.score == v.points for v in ref.values()), ref
+    release = judge(A, release_notebook(A), seed=7)
+    assert all(v.score == 0 for v in release.values()), release
 
 
 @pytest.mark.slow
@@ -180,8 +180,8 @@ def test_wrong_answers_lose_the_right_cells(names):
 @pytest.mark.slow
 def test_valid_variants_and_broken_code():
     """Do valid variants keep full marks, and raising or mistyped code get failed verdicts (not a crash)?"""
-    got = verdicts(A, submission(A, dict(RIGHT.values())))
-    assert all(v["passed"] for v in got.values()), {k: v["message"] for k, v in got.items() if not v["passed"]}
+    got = judge(A, submission(A, dict(RIGHT.values())), seed=7)
+    assert all(v.passed for v in got.values()), {k: v.message for k, v in got.items() if not v.passed}
     broken = {
         "softmax_loss": "def softmax_loss(scores, y):\n    raise RuntimeError('boom')\n",
         "hinge_loss": "def hinge_loss(scores, y, margin=1.0):\n    return torch.zeros(3), scores\n",
@@ -190,7 +190,7 @@ def test_valid_variants_and_broken_code():
         "maxout": edited(A, "maxout", ("return dx, dW, db", "return (dx,)")),
         "gradient_check": "def gradient_check(f, x, eps=1e-6):\n    return 0.5\n",
     }
-    got = verdicts(A, submission(A, broken))
+    got = judge(A, submission(A, broken), seed=7)
     expected = {
         "softmax_loss_values": "raised RuntimeError: boom",
         "hinge_loss_values": "expected a scalar",
@@ -200,4 +200,4 @@ def test_valid_variants_and_broken_code():
         "gradient_check_wrong": "must return a pair",
     }
     for test, text in expected.items():
-        assert not got[test]["passed"] and text in got[test]["message"], (test, got[test]["message"])
+        assert not got[test].passed and text in got[test].message, (test, got[test].message)

@@ -9,7 +9,7 @@ import struct
 import pytest
 import torch
 
-from adl4cv_utils.worker.codec import CodecError, Opaque, decode, encode
+from adl4cv_utils.probing.codec import CodecError, Opaque, decode, encode
 
 
 class _Liar(torch.Tensor):

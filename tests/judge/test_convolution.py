@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from conftest import notebook_path, solution_cell
 
-from adl4cv_judge import assignments
+from adl4cv_grading import exercises as assignments
 
 from .harness import JudgeSession, edit, judge
 
@@ -48,13 +48,13 @@ def test_reference_notebook_gets_full_marks():
     for seed in (0, 777):
         verdicts = judge(A, nb, seed=seed)
         for gid, v in verdicts.items():
-            assert v["passed"] and v["score"] == v["points"] > 0, (seed, gid, v["message"])
+            assert v.passed and v.score == v.points > 0, (seed, gid, v.message)
 
 
 def test_release_notebook_gets_zero():
     """Does the release notebook (stubs) get zero on every cell, each saying it is not implemented?"""
     verdicts = judge(A, nbformat.read(notebook_path("exercises", A), as_version=4))
-    assert all(v["score"] == 0 and "not implemented" in v["message"] for v in verdicts.values()), verdicts
+    assert all(v.score == 0 and "not implemented" in v.message for v in verdicts.values()), verdicts
 
 
 def test_reference_gets_full_marks_for_many_seeds(judged):
@@ -390,7 +390,7 @@ def test_pool_delegation_keeps_the_conv_points(judged):
 
 
 def test_conv_delegation_is_caught_by_the_trace_alone(judged):
-    """Without the static analysis, does the worker's trace still catch F.conv2d in every conv2d cell?"""
+    """Without the static analysis, does the kernel's trace still catch F.conv2d in every conv2d cell?"""
     verdicts = judged.verdicts(DELEGATIONS["F.conv2d"][0], CONV_IDS, static_analysis=False)
     for gid, v in verdicts.items():
         assert not v.passed and "while it was tested" in v.message, (gid, v.message)

@@ -6,8 +6,9 @@ import nbformat
 import pytest
 from conftest import REPO
 
-from adl4cv_judge import assignments as judge_assignments
-from adl4cv_judge.run import is_test
+from adl4cv_grading import exercises as judge_assignments
+from adl4cv_grading.verdict import is_test
+from adl4cv_utils.assignments import ASSIGNMENTS as REGISTRY
 
 ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
 
@@ -22,11 +23,19 @@ def grade_ids(assignment: str) -> set[str]:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_test_cell_is_judged(assignment):
     """Is each graded cell of the assignment scored by a judge test of the same grade_id, and only those?"""
-    assert assignment in judge_assignments.TOPICS, f"{assignment} has no judge module"
     judged = set(judge_assignments.tests_for(assignment))
     cells = grade_ids(assignment)
     assert cells - judged == set(), f"test cells without a judge test: {sorted(cells - judged)}"
     assert judged - cells == set(), f"judge tests without a test cell: {sorted(judged - cells)}"
+
+
+def test_the_registry_lists_exactly_the_assignments_on_disk():
+    """Does adl4cv_utils.assignments name every solutions/ and exercises/ folder, and each exercise's folders?"""
+    assert sorted(REGISTRY) == ASSIGNMENTS
+    assert sorted(p.name for p in (REPO / "exercises").iterdir() if p.is_dir()) == ASSIGNMENTS
+    for assignment, topic in REGISTRY.items():
+        assert (REPO / "adl4cv_utils" / "checks" / topic / "probes.py").exists(), f"{assignment}: no probes"
+        assert (REPO / "instructor" / "adl4cv_grading" / "exercises" / topic / "judge.py").exists(), assignment
 
 
 def test_unknown_assignment_is_a_clear_error():

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from conftest import notebook_path, solution_cell
 
-from adl4cv_judge import assignments
+from adl4cv_grading import exercises as assignments
 
 from .harness import JudgeSession, edit, judge
 
@@ -48,13 +48,13 @@ def test_reference_notebook_gets_full_marks():
         verdicts = judge(A, nb, seed=seed)
         assert set(verdicts) == set(IDS)
         for gid, v in verdicts.items():
-            assert v["passed"] and v["score"] == v["points"] > 0, (seed, gid, v["message"])
+            assert v.passed and v.score == v.points > 0, (seed, gid, v.message)
 
 
 def test_release_notebook_gets_zero():
     """Does the release notebook (stubs) get zero on every cell, each saying it is not implemented?"""
     verdicts = judge(A, nbformat.read(notebook_path("exercises", A), as_version=4))
-    assert all(v["score"] == 0 and "not implemented" in v["message"] for v in verdicts.values()), verdicts
+    assert all(v.score == 0 and "not implemented" in v.message for v in verdicts.values()), verdicts
 
 
 def test_submitted_reference_gets_full_marks_with_other_seeds(judged):
@@ -239,7 +239,7 @@ def test_torchvision_delegation_loses_every_point(judged):
 
 
 def test_torchvision_delegation_is_caught_by_the_trace_alone(judged):
-    """Without the static analysis, does the worker's trace catch torchvision's forward in the forward cells?"""
+    """Without the static analysis, does the kernel's trace catch torchvision's forward in the forward cells?"""
     verdicts = judged.verdicts({"basic_block": TORCHVISION_FORWARD}, IDS[4:], static_analysis=False)
     for gid, v in verdicts.items():
         assert not v.passed and "ran `torchvision.models.resnet.BasicBlock.forward`" in v.message, (gid, v.message)

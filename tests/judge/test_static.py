@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adl4cv_judge.static import analyse
+from adl4cv_grading.static import analyse
 
 HONEST = """
 import torch

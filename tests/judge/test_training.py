@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adl4cv_utils.worker.probes import PROBES
-from tests.judge.judging import assert_group, edited, groups, release_notebook, submission, verdicts
+from adl4cv_utils.probing import PROBES
+from tests.judge.harness import assert_group, edited, groups, judge, release_notebook, submission
 
 A = "06_training"
 CELLS = {
@@ -186,11 +186,11 @@ GROUPS = groups(WRONG)
 @pytest.mark.slow
 def test_reference_gets_full_marks_and_release_zero():
     """Does the reference notebook get every point, and the untouched release notebook none?"""
-    ref = verdicts(A, submission(A, base="solutions"))
+    ref = judge(A, submission(A, base="solutions"), seed=7)
     assert set(ref) == {c for cells in CELLS.values() for c in cells}
-    assert all(v["passed"] and v["score"] == v["points"] for v in ref.values()), ref
-    release = verdicts(A, release_notebook(A))
-    assert all(v["score"] == 0 for v in release.values()), release
+    assert all(v.passed and v.score == v.points for v in ref.values()), ref
+    release = judge(A, release_notebook(A), seed=7)
+    assert all(v.score == 0 for v in release.values()), release
 
 
 @pytest.mark.slow
@@ -203,8 +203,8 @@ def test_wrong_answers_lose_the_right_cells(names):
 @pytest.mark.slow
 def test_valid_variants_and_broken_code():
     """Do valid variants keep full marks, and raising or mistyped code get failed verdicts (not a crash)?"""
-    got = verdicts(A, submission(A, {cell: source for cell, source in RIGHT.values()}))
-    assert all(v["passed"] for v in got.values()), {k: v["message"] for k, v in got.items() if not v["passed"]}
+    got = judge(A, submission(A, {cell: source for cell, source in RIGHT.values()}), seed=7)
+    assert all(v.passed for v in got.values()), {k: v.message for k, v in got.items() if not v.passed}
     broken = {
         "dropout": "class Dropout(nn.Module):\n    def __init__(self, p=0.5):\n        super().__init__()\n\n"
         "    def forward(self, x):\n        return x[:1]\n",
@@ -212,7 +212,7 @@ def test_valid_variants_and_broken_code():
         "train_one_epoch": "def train_one_epoch(model, loader, optimizer, loss_fn):\n    return 'low'\n",
         "evaluate": "def evaluate(model, loader, loss_fn):\n    raise RuntimeError('boom')\n",
     }
-    got = verdicts(A, submission(A, broken))
+    got = judge(A, submission(A, broken), seed=7)
     expected = {
         "dropout_train": "the input's shape",
         "dropout_eval": "output in eval mode",
@@ -222,7 +222,7 @@ def test_valid_variants_and_broken_code():
         "evaluate_mode": "raised RuntimeError: boom",
     }
     for test, text in expected.items():
-        assert not got[test]["passed"] and text in got[test]["message"], (test, got[test]["message"])
+        assert not got[test].passed and text in got[test].message, (test, got[test].message)
 
 
 def test_probes_leave_the_notebooks_random_state_alone():

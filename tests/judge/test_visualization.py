@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.judge.judging import assert_group, edited, groups, release_notebook, submission, verdicts
+from tests.judge.harness import assert_group, edited, groups, judge, release_notebook, submission
 
 A = "07_visualization"
 CELLS = {
@@ -105,11 +105,11 @@ RIGHT = {  # valid answers written differently: full marks
 @pytest.mark.slow
 def test_reference_gets_full_marks_and_release_zero():
     """Does the reference notebook get every point, and the untouched release notebook none?"""
-    ref = verdicts(A, submission(A, base="solutions"))
+    ref = judge(A, submission(A, base="solutions"), seed=7)
     assert set(ref) == {c for cells in CELLS.values() for c in cells}
-    assert all(v["passed"] and v["score"] == v["points"] for v in ref.values()), ref
-    release = verdicts(A, release_notebook(A))
-    assert all(v["score"] == 0 for v in release.values()), release
+    assert all(v.passed and v.score == v.points for v in ref.values()), ref
+    release = judge(A, release_notebook(A), seed=7)
+    assert all(v.score == 0 for v in release.values()), release
 
 
 @pytest.mark.slow
@@ -122,17 +122,17 @@ def test_wrong_answers_lose_the_right_cells(names):
 @pytest.mark.slow
 def test_valid_variants_and_broken_code():
     """Do valid variants keep full marks, and raising or mistyped code get failed verdicts (not a crash)?"""
-    got = verdicts(A, submission(A, dict(RIGHT.values())))
-    assert all(v["passed"] for v in got.values()), {k: v["message"] for k, v in got.items() if not v["passed"]}
+    got = judge(A, submission(A, dict(RIGHT.values())), seed=7)
+    assert all(v.passed for v in got.values()), {k: v.message for k, v in got.items() if not v.passed}
     broken = {
         "occlusion_map": "def occlusion_map(model, image, target, patch_size=8, stride=4, fill=0.0):\n"
         "    return image\n",
         "top_activating_patches": "def top_activating_patches(model, layer, images, unit, k=9, patch_size=8):\n"
         "    raise RuntimeError('boom')\n",
     }
-    got = verdicts(A, submission(A, broken))
+    got = judge(A, submission(A, broken), seed=7)
     for test in OCC:
         text = "never called the model" if test == "occlusion_eval" else "occlusion map"
-        assert not got[test]["passed"] and text in got[test]["message"], got[test]
+        assert not got[test].passed and text in got[test].message, got[test]
     for test in TOP:
-        assert not got[test]["passed"] and "raised RuntimeError: boom" in got[test]["message"], got[test]
+        assert not got[test].passed and "raised RuntimeError: boom" in got[test].message, got[test]

@@ -1,1 +1,0 @@
-"""Autograding with nbgrader: releasing exercises, grading submissions, feedback and grades."""

@@ -1,0 +1,245 @@
+"""How does a submission run when it is graded? Under limits, with the judge ruling on every test cell.
+
+``LimitedExecute`` replaces nbgrader's ``Execute`` in autograding. It keeps what a submission
+earned before something went wrong:
+
+* the whole notebook has ``submission_seconds``: each cell's timeout is the smaller of nbgrader's
+  per-cell ``timeout`` and the time left, and once it is used up the remaining cells are not run;
+* a cell that kills its kernel (``os._exit``, the out-of-memory killer) ends the run there: the
+  cells before it keep their results, the rest are marked as not run;
+* a cell that ignores the interrupt at its time limit (or a kernel that stops answering) is given
+  ``iopub_timeout`` seconds more, then its kernel is killed and the run ends there, keeping what
+  the cells before it earned;
+* a cell's output is cut after ``max_output_chars`` characters while it streams, so a cell that
+  prints 100 MB costs neither memory nor points.
+
+Each of these leaves an ``error`` output with one of the names in ``LIMIT_ERRORS`` (so the test
+cells it hits score zero, as nbgrader scores errors) or a stream notice starting with
+``TRUNCATED``; ``limit_reasons`` reads them back from the autograded notebook.
+
+``JudgedExecute`` (LimitedExecute plus the judge) is what autograding uses (preprocessors.py). It runs in
+nbgrader's process, which never runs student code; the student's code runs in the kernel (in the
+sandbox). Right after a test cell has run (its in-kernel self-check output stays as feedback), the cell's
+judge test draws inputs from the run's secret seed and runs probes in the kernel: each probe is a
+one-line cell (``adl4cv_utils.probing.channel.call_source``) whose reply comes back as a display output
+of plain data, decoded here. The verdict goes into the test cell's metadata (verdict.py), which the
+kernel cannot write, and as a visible output; the coordinator stores the verdicts' points.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Float, Integer, Unicode
+
+from adl4cv_grading.exercises import tests_for
+from adl4cv_grading.ruling import KernelLost, analyse_notebook, run_test
+from adl4cv_grading.verdict import Verdict, is_test
+from adl4cv_utils.probing import codec
+from adl4cv_utils.probing.channel import MIME, call_source
+
+LIMIT_ERRORS = {
+    "SubmissionTimeLimit": "time limit: the notebook used up its {seconds:.0f} s before cell {cell}; "
+    "later cells were not run",
+    "KernelDied": "the kernel died in cell {cell} (the code ended its own process or ran out of memory); "
+    "later cells were not run",
+    "CellTimeoutError": "time limit: cell {cell} ran longer than its limit and was interrupted",
+    "KernelStuck": "time limit: cell {cell} did not stop when interrupted (or its kernel stopped answering); "
+    "its kernel was killed and later cells were not run",
+}
+TRUNCATED = "TRUNCATED by the grader:"
+
+
+class LimitedExecute(Execute):
+    """nbgrader's Execute with a per-notebook deadline, kernel-death handling and an output cap."""
+
+    submission_seconds = Float(900.0, help="Seconds for all cells of one notebook together").tag(config=True)
+    max_output_chars = Integer(200_000, help="Characters of output kept per cell").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.start_notebook(nb)
+        return super().preprocess(nb, resources, km)
+
+    def start_notebook(self, nb) -> None:
+        """Reset the per-notebook state: the deadline starts now, nothing has stopped the run yet."""
+        self._deadline = time.monotonic() + self.submission_seconds
+        self._stopped: str | None = None
+        self.timeout_func = self._cell_timeout
+
+    def _cell_timeout(self, cell) -> int:
+        left = int(self._deadline - time.monotonic())
+        return max(1, min(self.timeout, left) if self.timeout else left)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._stopped is None and time.monotonic() >= self._deadline:
+            self._stopped = "SubmissionTimeLimit"
+        if self._stopped is not None:
+            cell.outputs = [_error(self._stopped, f"not run: {self._stopped}")]
+            return cell, resources
+        self._cell_chars, self._cut = 0, False
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError as error:
+            self._stopped = "KernelDied"
+            cell.outputs.append(_error("KernelDied", f"the kernel died while running this cell ({error})"))
+        except CellTimeoutError as error:  # interrupted at its limit, but the kernel never became idle
+            self._stopped = "KernelStuck"
+            run_sync(self._kill_kernel)()
+            cell.outputs.append(_error("KernelStuck", f"the cell did not stop when interrupted ({error})"))
+        if self._cut:
+            cell.outputs.append(
+                NotebookNode(
+                    output_type="stream",
+                    name="stdout",
+                    text=f"\n{TRUNCATED} output longer than {self.max_output_chars} "
+                    f"characters ({self._cell_chars} in all)\n",
+                )
+            )
+        return cell, resources
+
+    async def _kill_kernel(self) -> None:
+        await ensure_async(self.km.shutdown_kernel(now=True))
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        self._cell_chars += size
+        if self._cell_chars > self.max_output_chars:
+            self._cut = True
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _error(name: str, text: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=name, evalue=text, traceback=[f"{name}: {text}"])
+
+
+def limit_reasons(nb: NotebookNode, submission_seconds: float = 0.0) -> list[str]:
+    """The limits a graded notebook ran into, one readable line each (cells counted from 1)."""
+    reasons: list[str] = []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        for out in cell.get("outputs", []):
+            name = out.get("ename") if out.get("output_type") == "error" else None
+            if name in LIMIT_ERRORS and not str(out.get("evalue", "")).startswith("not run"):
+                reasons.append(LIMIT_ERRORS[name].format(cell=number, seconds=submission_seconds))
+            if name == "SubmissionTimeLimit" and not any("time limit: the notebook" in r for r in reasons):
+                reasons.append(LIMIT_ERRORS[name].format(cell=number, seconds=submission_seconds))
+            if out.get("output_type") == "stream" and str(out.get("text", "")).lstrip().startswith(TRUNCATED):
+                reasons.append(f"output of cell {number} was cut (too long); no points lost for it")
+    return reasons
+
+
+MAX_REPLY_CHARS = 96 * 1024 * 1024  # base64 text of one probe reply
+
+
+def release_sources(folder: str) -> set[str]:
+    """The code of every release notebook's cells in ``folder`` (stripped): cells the student did not write."""
+    found: set[str] = set()
+    if folder:
+        for path in sorted(Path(folder).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            found |= {c.source.strip() for c in nb.cells if c.cell_type == "code"}
+    return found
+
+
+class JudgedExecute(LimitedExecute):
+    """LimitedExecute plus the judge's verdict on every test cell."""
+
+    judge_assignment = Unicode("", help="The assignment being graded (its judge tests)").tag(config=True)
+    judge_seed = Integer(0, help="Secret seed of this grading run (the judge's inputs)").tag(config=True)
+    judge_release = Unicode("", help="Folder of the release notebooks (their cells are not the student's)").tag(
+        config=True
+    )
+
+    def start_notebook(self, nb) -> None:
+        """The judge's per-notebook state too: the assignment's judge tests and the static analysis of ``nb``."""
+        super().start_notebook(nb)
+        if not self.judge_assignment:
+            raise ValueError("judge_assignment: JudgedExecute needs the assignment's name")
+        self._tests = tests_for(self.judge_assignment)
+        self._report = analyse_notebook(self.judge_assignment, nb, release_sources(self.judge_release))
+        self._probing = False
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if is_test(cell):
+            verdict = self._judge(cell, index)
+            verdict.write(cell)
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=verdict.line() + "\n"))
+        return cell, resources
+
+    def _judge(self, cell, index: int) -> Verdict:
+        md = cell.metadata["nbgrader"]
+        grade_id, points = md["grade_id"], float(md.get("points") or 0)
+        if self._stopped is not None:
+            return Verdict(grade_id, points, 0.0, False, f"not judged: {self._stopped} (see the error above)")
+        self._index = index
+        return run_test(
+            self.judge_assignment,
+            self._tests.get(grade_id),
+            grade_id,
+            points,
+            self.judge_seed,
+            self._probe,
+            self._report,
+            float(self.timeout or 0),
+            position=index,
+        )
+
+    def _probe(self, name: str, inputs: dict) -> dict:
+        if self._stopped is not None:
+            raise KernelLost(f"the kernel is gone ({self._stopped})")
+        probe_cell = NotebookNode(
+            id="adl4cv-judge-probe",
+            cell_type="code",
+            source=call_source({"probe": name, "inputs": inputs}),
+            metadata={},
+            outputs=[],
+        )
+        self._probing, self._cell_chars, self._cut = True, 0, False
+        test_cell = self.nb.cells[self._index]  # nbclient stores the cell it ran at this index: put it back
+        try:
+            self.execute_cell(probe_cell, self._index, store_history=False)
+        except DeadKernelError:
+            self._stopped = "KernelDied"
+            raise KernelLost("the kernel died while the judge tested this cell") from None
+        except CellTimeoutError:
+            self._stopped = "KernelStuck"
+            raise KernelLost("time limit") from None
+        finally:
+            self._probing = False
+            self.nb.cells[self._index] = test_cell
+        for out in probe_cell.outputs:
+            if out.get("output_type") == "error" and out.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
+                raise KernelLost("time limit")
+        frames = [o["data"][MIME] for o in probe_cell.outputs if MIME in o.get("data", {})]
+        if len(frames) != 1 or not isinstance(frames[0], str):
+            errors = [
+                f"{o.get('ename')}: {o.get('evalue')}" for o in probe_cell.outputs if o.get("output_type") == "error"
+            ]
+            return {"ok": False, "error": errors[0] if errors else "the kernel gave no answer to the judge"}
+        try:
+            reply = codec.decode(base64.b64decode(frames[0], validate=True))
+        except (codec.CodecError, ValueError) as error:
+            return {"ok": False, "error": f"the kernel's answer is not plain data ({error})"}
+        return reply if isinstance(reply, dict) else {"ok": False, "error": "the kernel's answer is not a dict"}
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self._probing:
+            data = msg.get("content", {}).get("data", {})
+            if MIME in data:  # the probe's reply: kept whole up to its own cap, never shown
+                if len(str(data[MIME])) > MAX_REPLY_CHARS:
+                    return None
+                outs.append(NotebookNode(output_type="display_data", data={MIME: data[MIME]}, metadata={}))
+                return None
+        return super().output(outs, msg, display_id, cell_index)

@@ -1,0 +1,1 @@
+"""The judge side of attention (instructor only): judge tests and references."""

@@ -1,0 +1,1 @@
+"""The judge side of basics (instructor only): judge tests and references."""

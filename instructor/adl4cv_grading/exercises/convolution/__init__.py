@@ -1,0 +1,1 @@
+"""The judge side of convolution (instructor only): judge tests and references."""

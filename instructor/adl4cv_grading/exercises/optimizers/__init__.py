@@ -1,0 +1,1 @@
+"""The judge side of optimizers (instructor only): judge tests and references."""

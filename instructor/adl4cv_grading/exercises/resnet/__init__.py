@@ -1,0 +1,1 @@
+"""The judge side of resnet (instructor only): judge tests and references."""

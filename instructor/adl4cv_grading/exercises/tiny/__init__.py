@@ -1,0 +1,1 @@
+"""The judge side of tiny (instructor only): judge tests and references."""

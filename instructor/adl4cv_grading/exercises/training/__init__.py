@@ -1,0 +1,1 @@
+"""The judge side of training (instructor only): judge tests and references."""

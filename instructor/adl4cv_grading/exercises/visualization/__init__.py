@@ -1,0 +1,1 @@
+"""The judge side of visualization (instructor only): judge tests and references."""

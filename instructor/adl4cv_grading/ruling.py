@@ -1,0 +1,141 @@
+"""How does the judge rule on one test cell? Run its judge test, then apply the delegation rules.
+
+``run_test`` is called by ``JudgedExecute`` (execute.py) right after a test cell ran in the student's
+kernel: the judge test draws inputs from the run's secret seed, has probes run in the kernel (``call``)
+and compares their plain-data replies with its own references. Delegation (the static analysis of the
+submitted cells and the kernel's trace, against rules.py) turns a passed test into a failed one.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+
+from adl4cv_grading import static
+from adl4cv_grading.judge_tests import Context, JudgeTest
+from adl4cv_grading.verdict import Verdict, is_test
+from adl4cv_utils import rules
+from adl4cv_utils.checks.result import CheckFailed, short
+
+
+class KernelLost(Exception):
+    """The kernel that runs the probes died or is stuck; ``reason`` starts with "time limit" or says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def new_seed() -> int:
+    """A secret seed for one grading run: the judge draws every test input from it."""
+    return secrets.randbits(62)
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _is_student(cell, release_sources: set[str]) -> bool:
+    md = _nbgrader(cell)
+    if cell.cell_type != "code" or is_test(cell) or md.get("locked"):
+        return False
+    return not (cell.source.strip() in release_sources and not md.get("solution"))
+
+
+def student_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
+    """The code the student wrote: answer cells and added cells (not locked release cells, not tests)."""
+    return [cell.source for cell in nb.cells if _is_student(cell, release_sources)]
+
+
+def analyse_notebook(assignment: str, nb, release_sources: set[str] = frozenset()) -> static.Report:
+    """The static report of ``nb``, each finding at its cell's position in the notebook."""
+    mine = [(i, c.source) for i, c in enumerate(nb.cells) if _is_student(c, release_sources)]
+    return static.analyse(
+        assignment,
+        [src for _, src in mine],
+        context=context_sources(nb, release_sources),
+        positions=[i for i, _ in mine],
+    )
+
+
+def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
+    """The notebook's other cells that the grading kernel runs (setup cells): the static analysis learns only their
+    imports. Test cells are left out: the grading kernel does not run them, so their names mean nothing there."""
+    return [
+        c.source for c in nb.cells if c.cell_type == "code" and not is_test(c) and not _is_student(c, release_sources)
+    ]
+
+
+def _delegation(
+    assignment: str, test: JudgeTest, report: static.Report, traces: list[dict], before: int | None = None
+) -> str:
+    """Why the test's passing result does not count (static findings in cells before ``before``, the trace)."""
+
+    def earlier(findings):
+        return [f for f in findings if before is None or f.cell < before]
+
+    escapes = earlier(report.escapes)
+    if escapes:
+        shown = ", ".join(str(f) for f in escapes[:3])
+        return f"the grader cannot verify code that uses {shown}; such code earns no points (see the notebook's rules)"
+    for unit in test.units:
+        found = earlier(report.units.get(unit, []))
+        if found:
+            return f"{unit} uses {', '.join(str(f) for f in found[:3])}: the exercise is to write it yourself"
+        for trace in traces:
+            for kind in ("python", "builtins", "ops"):
+                for name in trace.get(kind, []):
+                    if isinstance(name, str) and rules.forbidden(assignment, unit, name):
+                        shown = rules.normalise(name)
+                        return f"{unit} ran `{shown}` while it was tested: the exercise is to write it yourself"
+    return ""
+
+
+def run_test(
+    assignment: str,
+    test: JudgeTest | None,
+    grade_id: str,
+    points: float,
+    seed: int,
+    call: Callable[[str, dict], dict],
+    report: static.Report,
+    cell_seconds: float,
+    on_lost: Callable[[], None] | None = None,
+    position: int | None = None,
+) -> Verdict:
+    """The verdict of one judge test, whatever the student's code does (never raises for it)."""
+    start = time.perf_counter()
+    if test is None:
+        return Verdict(grade_id, points, 0.0, False, "internal error: the judge has no test for this cell")
+    ctx = Context(seed, grade_id, call)
+    verdict = Verdict(grade_id, points, points, True, "")
+    try:
+        outcome = test.fn(ctx)
+        message, max_diff = outcome if isinstance(outcome, tuple) else (outcome or "", None)
+        verdict.message, verdict.max_diff = message, max_diff
+    except CheckFailed as fail:
+        verdict = Verdict(
+            grade_id, points, 0.0, False, fail.message, short(fail.expected), short(fail.got), fail.max_diff
+        )
+    except KernelLost as lost:
+        message = (
+            f"time limit: the test took longer than {cell_seconds:g} s" if lost.reason == "time limit" else lost.reason
+        )
+        verdict = Verdict(grade_id, points, 0.0, False, message)
+        if on_lost is not None:
+            on_lost()
+    except Exception as error:  # noqa: BLE001 - a value the student's code returned that the test could not use
+        verdict = Verdict(
+            grade_id,
+            points,
+            0.0,
+            False,
+            f"your code returned something the test could not use ({type(error).__name__}: {error})",
+        )
+    # Delegation decides even when the values are wrong too: it is the more useful message.
+    why = _delegation(assignment, test, report, ctx.traces, position)
+    if why:
+        verdict = Verdict(grade_id, points, 0.0, False, why)
+    verdict.seconds = time.perf_counter() - start
+    return verdict
