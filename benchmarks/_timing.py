@@ -42,3 +42,22 @@ def time_checks(title: str, calls: list, repeat: int = 3, threads: int = 1) -> N
             passed &= result.passed
         flag = "" if passed else "  (FAILED on the reference!)"
         print(f"  {name:48s} median {statistics.median(times):6.3f}  max {max(times):6.3f}{flag}")
+
+
+def named_calls(module, ns: dict, table: dict) -> list:
+    """(check name, call) for each check of ``module`` named in ``table``: {argument names: check names}."""
+    return [
+        (name, lambda name=name, args=args: getattr(module, name)(*(ns[a] for a in args)))
+        for args, names in table.items()
+        for name in names
+    ]
+
+
+def first_and_median(call, repeats: int) -> tuple[float, float, object]:
+    """Seconds of the first of ``repeats`` runs of ``call()``, their median, and the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = call()
+        times.append(time.perf_counter() - start)
+    return times[0], statistics.median(times), result

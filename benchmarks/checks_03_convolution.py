@@ -40,25 +40,16 @@ def reference_namespace(path: Path = NOTEBOOK) -> dict:
     raise RuntimeError(f"no conv2d_module solution cell in {path}")
 
 
+# (reference function, check name, keyword arguments), in the notebook's order
 CHECKS = (
-    ("conv2d", "check_conv2d_basic", {}),
-    ("conv2d", "check_conv2d_stride", {}),
-    ("conv2d", "check_conv2d_padding", {}),
-    ("conv2d", "check_conv2d_bias", {}),
-    ("conv2d", "check_conv2d_gradients", {}),
-    ("conv2d", "check_conv2d_no_builtin", {}),
+    *[("conv2d", f"check_conv2d_{n}", {}) for n in ("basic", "stride", "padding", "bias", "gradients", "no_builtin")],
     ("conv2d", "check_conv2d_random", {"seed": 1}),
-    ("max_pool2d", "check_max_pool_basic", {}),
-    ("max_pool2d", "check_max_pool_default_stride", {}),
-    ("max_pool2d", "check_max_pool_lecture", {}),
-    ("max_pool2d", "check_max_pool_gradient", {}),
-    ("max_pool2d", "check_max_pool_no_builtin", {}),
+    *[
+        ("max_pool2d", f"check_max_pool_{n}", {})
+        for n in ("basic", "default_stride", "lecture", "gradient", "no_builtin")
+    ],
     ("max_pool2d", "check_max_pool_random", {"seed": 1}),
-    ("Conv2d", "check_conv2d_module_shapes", {}),
-    ("Conv2d", "check_conv2d_module_init", {}),
-    ("Conv2d", "check_conv2d_module_forward", {}),
-    ("Conv2d", "check_conv2d_module_other_shapes", {}),
-    ("Conv2d", "check_conv2d_module_no_builtin", {}),
+    *[("Conv2d", f"check_conv2d_module_{n}", {}) for n in ("shapes", "init", "forward", "other_shapes", "no_builtin")],
 )
 
 

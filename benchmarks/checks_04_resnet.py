@@ -6,10 +6,8 @@ solution cell of ``solutions/04_resnet/resnet.ipynb``, executed as the notebook 
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
+from _timing import first_and_median
 from torch import nn
 from torch.nn import functional as F
 
@@ -25,12 +23,8 @@ def main(repeats: int = 3) -> None:
     print(f"{'check':28s} {'first':>8s} {'median':>8s}  result")
     for name in sorted(n for n in dir(resnet) if n.startswith("check_")):
         check = getattr(resnet, name)
-        times, result = [], None
-        for _ in range(repeats):
-            start = time.perf_counter()
-            result = check(block)
-            times.append(time.perf_counter() - start)
-        print(f"{name:28s} {times[0]:8.3f} {statistics.median(times):8.3f}  {'PASS' if result.passed else 'FAIL'}")
+        first, median, result = first_and_median(lambda check=check: check(block), repeats)
+        print(f"{name:28s} {first:8.3f} {median:8.3f}  {'PASS' if result.passed else 'FAIL'}")
 
 
 if __name__ == "__main__":

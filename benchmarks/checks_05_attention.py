@@ -14,6 +14,7 @@ import statistics
 import time
 
 import torch
+from _timing import first_and_median
 from torch import nn
 from torch.nn import functional as F
 
@@ -42,12 +43,8 @@ def main(repeats: int = 3) -> None:
     print(f"{'check':32s} {'first':>8s} {'median':>8s}  result")
     for name in sorted(n for n in dir(attention) if n.startswith("check_")):
         check, arg = getattr(attention, name), (sdpa if name.startswith("check_sdpa") else mha)
-        times, result = [], None
-        for _ in range(repeats):
-            start = time.perf_counter()
-            result = check(arg)
-            times.append(time.perf_counter() - start)
-        print(f"{name:32s} {times[0]:8.3f} {statistics.median(times):8.3f}  {'PASS' if result.passed else 'FAIL'}")
+        first, median, result = first_and_median(lambda check=check, arg=arg: check(arg), repeats)
+        print(f"{name:32s} {first:8.3f} {median:8.3f}  {'PASS' if result.passed else 'FAIL'}")
 
     batch, heads, length, head_dim = 32, 8, 128, 64
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

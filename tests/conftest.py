@@ -107,3 +107,20 @@ def grade_batch(course: Path, tmp_path: Path):
         return run_grader(course, assignment, folder, *args)
 
     return grade
+
+
+def assert_named_failure(name: str, result, text: str) -> None:
+    """The check result of the wrong implementation ``name`` fails, with ``text`` in its message."""
+    assert not result.passed, f"{name} passed: {result.summary()}"
+    assert text in result.message, result.summary()
+
+
+@pytest.fixture
+def one_thread():
+    """Are the timings those of a grading worker (one CPU thread)? (use: pytest.mark.usefixtures("one_thread"))"""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

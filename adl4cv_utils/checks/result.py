@@ -182,3 +182,18 @@ def compare(what: str, expected: Any, got: Any, atol: float = 1e-6, rtol: float 
     if not torch.all(diff <= atol + rtol * exp_.abs()):
         raise CheckFailed(f"{what} differs", expected, got, max_diff)
     return max_diff
+
+
+@contextlib.contextmanager
+def hinted(hint):
+    """Add "; looks like <hint()>" to a CheckFailed raised inside (``hint`` runs only then; '' adds nothing)."""
+    try:
+        yield
+    except CheckFailed as fail:
+        fail.message += looks_like(hint())
+        raise
+
+
+def looks_like(hint: str) -> str:
+    """ "; looks like <hint>" to end a failure message, or '' when no known mistake fits."""
+    return f"; looks like {hint}" if hint else ""

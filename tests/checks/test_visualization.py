@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import assert_named_failure
 
 from adl4cv_utils.checks import visualization as V
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Are the timings those of a grading worker (one CPU thread)?"""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # the timings of a grading worker (tests/conftest.py)
 
 
 def occlusion_map(model, image, target, patch_size=8, stride=4, fill=0.0, mistake=""):
@@ -144,9 +138,7 @@ WRONG = {
 def test_wrong_implementation_is_named(name):
     """Does each deliberately wrong implementation fail with a message that names its mistake?"""
     check, impl, text = WRONG[name]
-    result = check(impl)
-    assert not result.passed, f"{name} passed: {result.summary()}"
-    assert text in result.message, result.summary()
+    assert_named_failure(name, check(impl), text)
 
 
 def test_broken_code_gives_a_failed_result():

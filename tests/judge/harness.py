@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+import pytest
 from conftest import REPO, notebook_path, solution_cell, with_solutions
 from nbclient import NotebookClient
 
@@ -177,3 +178,46 @@ class JudgeSession:
 
 def _grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def assert_reference_full_marks(assignment: str, seeds, ids=None) -> None:
+    """Run the solution notebook whole once per seed: every cell (exactly ids, when given) gets every point."""
+    nb = nbformat.read(notebook_path("solutions", assignment), as_version=4)
+    for seed in seeds:
+        verdicts = judge(assignment, nb, seed=seed)
+        if ids is not None:
+            assert set(verdicts) == set(ids)
+        for gid, v in verdicts.items():
+            assert v.passed and v.score == v.points > 0, (seed, gid, v.message)
+
+
+def assert_release_zero(assignment: str) -> None:
+    """Run the release notebook (stubs): zero on every cell, each saying it is not implemented."""
+    verdicts = judge(assignment, nbformat.read(notebook_path("exercises", assignment), as_version=4))
+    assert all(v.score == 0 and "not implemented" in v.message for v in verdicts.values()), verdicts
+
+
+def assert_session_full_marks(judged: JudgeSession, seeds=range(1, 21)) -> None:
+    """Submit the reference into the release in a session: every cell passes for every secret seed."""
+    for seed in seeds:
+        for gid, v in judged.verdicts({}, seed=seed).items():
+            assert v.passed and v.score == v.points, (seed, gid, v.message)
+
+
+def session_fixture(assignment: str):
+    """A module-scoped ``judged`` fixture: one JudgeSession on ``assignment``, closed after the module."""
+
+    @pytest.fixture(scope="module")
+    def judged():
+        session = JudgeSession(assignment)
+        yield session
+        session.close()
+
+    return judged
+
+
+def assert_every_test_cell_judged(judged: JudgeSession, assignment: str, ids) -> None:
+    """Every graded cell of the notebook has a judge test (exactly ids), and no judge test lacks a cell."""
+    from adl4cv_grading import exercises as assignments
+
+    assert set(assignments.tests_for(assignment)) == set(judged.points) == set(ids)

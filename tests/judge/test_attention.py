@@ -4,11 +4,10 @@ attention code exactly the points it earns, with messages naming the mistake?"""
 from __future__ import annotations
 
 import pytest
-from conftest import notebook_path, solution_cell, with_solutions
+from conftest import solution_cell, with_solutions
 
-from adl4cv_grading import exercises as assignments
-
-from .harness import JudgeSession, edit, judge
+from . import harness
+from .harness import edit, judge
 
 A = "05_attention"
 SDPA_IDS = ["sdpa_output", "sdpa_weights", "sdpa_causal_mask", "sdpa_padding_mask", "sdpa_hidden"]
@@ -17,44 +16,28 @@ SDPA = solution_cell(A, "sdpa")
 MHA = solution_cell(A, "mha")
 
 
-@pytest.fixture(scope="module")
-def judged():
-    session = JudgeSession(A)
-    yield session
-    session.close()
+judged = harness.session_fixture(A)
 
 
 def test_every_test_cell_has_a_judge_test(judged):
     """Does every graded cell of the notebook have a judge test, and no judge test lack a cell?"""
-    assert set(assignments.tests_for(A)) == set(judged.points) == set(SDPA_IDS + MHA_IDS)
+    harness.assert_every_test_cell_judged(judged, A, SDPA_IDS + MHA_IDS)
 
 
 @pytest.mark.slow
 def test_reference_notebook_gets_full_marks():
     """Does the solution notebook, run whole, get every point from the judge (two secret seeds)?"""
-    import nbformat
-
-    nb = nbformat.read(notebook_path("solutions", A), as_version=4)
-    for seed in (0, 12345):
-        verdicts = judge(A, nb, seed=seed)
-        assert set(verdicts) == set(SDPA_IDS + MHA_IDS)
-        for gid, v in verdicts.items():
-            assert v.passed and v.score == v.points > 0, (seed, gid, v.message)
+    harness.assert_reference_full_marks(A, (0, 12345), SDPA_IDS + MHA_IDS)
 
 
 def test_release_notebook_gets_zero():
     """Does the release notebook (stubs) get zero on every cell, each saying it is not implemented?"""
-    import nbformat
-
-    verdicts = judge(A, nbformat.read(notebook_path("exercises", A), as_version=4))
-    assert all(v.score == 0 and "not implemented" in v.message for v in verdicts.values()), verdicts
+    harness.assert_release_zero(A)
 
 
 def test_submitted_reference_gets_full_marks_in_a_session(judged):
     """Does the reference, submitted into the release, pass every cell for 20 secret seeds (no chance failures)?"""
-    for seed in range(1, 21):
-        for gid, v in judged.verdicts({}, seed=seed).items():
-            assert v.passed and v.score == v.points, (seed, gid, v.message)
+    harness.assert_session_full_marks(judged)
 
 
 def test_submission_through_with_solutions():

@@ -3,13 +3,11 @@ convolution code exactly the points it earns, with messages naming the mistake?"
 
 from __future__ import annotations
 
-import nbformat
 import pytest
-from conftest import notebook_path, solution_cell
+from conftest import solution_cell
 
-from adl4cv_grading import exercises as assignments
-
-from .harness import JudgeSession, edit, judge
+from . import harness
+from .harness import edit
 
 A = "03_convolution"
 CONV_IDS = ["conv2d_basic", "conv2d_stride", "conv2d_padding", "conv2d_bias", "conv2d_gradients"]
@@ -29,40 +27,29 @@ def wrap(name: str, body: str, signature: str = "x, weight, bias=None, stride=1,
     return f"{ref}\n\ndef {name}({signature}):\n" + "".join(f"    {line}\n" for line in body.splitlines())
 
 
-@pytest.fixture(scope="module")
-def judged():
-    session = JudgeSession(A)
-    yield session
-    session.close()
+judged = harness.session_fixture(A)
 
 
 def test_every_test_cell_has_a_judge_test(judged):
     """Does every graded cell of the notebook have a judge test, and no judge test lack a cell?"""
-    assert set(assignments.tests_for(A)) == set(judged.points) == set(CONV_IDS + POOL_IDS + MODULE_IDS)
+    harness.assert_every_test_cell_judged(judged, A, CONV_IDS + POOL_IDS + MODULE_IDS)
 
 
 @pytest.mark.slow
 def test_reference_notebook_gets_full_marks():
     """Does the solution notebook, run whole, get every point from the judge (two secret seeds)?"""
-    nb = nbformat.read(notebook_path("solutions", A), as_version=4)
-    for seed in (0, 777):
-        verdicts = judge(A, nb, seed=seed)
-        for gid, v in verdicts.items():
-            assert v.passed and v.score == v.points > 0, (seed, gid, v.message)
+    harness.assert_reference_full_marks(A, (0, 777))
 
 
 def test_release_notebook_gets_zero():
     """Does the release notebook (stubs) get zero on every cell, each saying it is not implemented?"""
-    verdicts = judge(A, nbformat.read(notebook_path("exercises", A), as_version=4))
-    assert all(v.score == 0 and "not implemented" in v.message for v in verdicts.values()), verdicts
+    harness.assert_release_zero(A)
 
 
 def test_reference_gets_full_marks_for_many_seeds(judged):
     """Does the reference pass every cell for 20 secret seeds (no test, the initialisation statistics
     included, fails correct code by chance)?"""
-    for seed in range(1, 21):
-        for gid, v in judged.verdicts({}, seed=seed).items():
-            assert v.passed and v.score == v.points, (seed, gid, v.message)
+    harness.assert_session_full_marks(judged)
 
 
 LOOPS = """

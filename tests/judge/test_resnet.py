@@ -3,13 +3,11 @@ blocks exactly the points they earn, with messages naming the mistake?"""
 
 from __future__ import annotations
 
-import nbformat
 import pytest
-from conftest import notebook_path, solution_cell
+from conftest import solution_cell
 
-from adl4cv_grading import exercises as assignments
-
-from .harness import JudgeSession, edit, judge
+from . import harness
+from .harness import edit
 
 A = "04_resnet"
 IDS = [
@@ -28,40 +26,28 @@ PROJECT = "if stride != 1 or in_channels != out_channels:"
 RETURN = "return F.relu(out + self.shortcut(x))"
 
 
-@pytest.fixture(scope="module")
-def judged():
-    session = JudgeSession(A)
-    yield session
-    session.close()
+judged = harness.session_fixture(A)
 
 
 def test_every_test_cell_has_a_judge_test(judged):
     """Does every graded cell of the notebook have a judge test, and no judge test lack a cell?"""
-    assert set(assignments.tests_for(A)) == set(judged.points) == set(IDS)
+    harness.assert_every_test_cell_judged(judged, A, IDS)
 
 
 @pytest.mark.slow
 def test_reference_notebook_gets_full_marks():
     """Does the solution notebook, run whole, get every point from the judge (two secret seeds)?"""
-    nb = nbformat.read(notebook_path("solutions", A), as_version=4)
-    for seed in (0, 4242):
-        verdicts = judge(A, nb, seed=seed)
-        assert set(verdicts) == set(IDS)
-        for gid, v in verdicts.items():
-            assert v.passed and v.score == v.points > 0, (seed, gid, v.message)
+    harness.assert_reference_full_marks(A, (0, 4242), IDS)
 
 
 def test_release_notebook_gets_zero():
     """Does the release notebook (stubs) get zero on every cell, each saying it is not implemented?"""
-    verdicts = judge(A, nbformat.read(notebook_path("exercises", A), as_version=4))
-    assert all(v.score == 0 and "not implemented" in v.message for v in verdicts.values()), verdicts
+    harness.assert_release_zero(A)
 
 
 def test_submitted_reference_gets_full_marks_with_other_seeds(judged):
     """Does the reference, submitted into the release, pass every cell for 20 secret seeds (no chance failures)?"""
-    for seed in range(1, 21):
-        for gid, v in judged.verdicts({}, seed=seed).items():
-            assert v.passed and v.score == v.points, (seed, gid, v.message)
+    harness.assert_session_full_marks(judged)
 
 
 # ---------------------------------------------------------------------------------------------

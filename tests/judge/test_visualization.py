@@ -6,9 +6,7 @@ table, tests/checks/test_visualization.py); one judge run rules on a group (one 
 
 from __future__ import annotations
 
-import pytest
-
-from tests.judge.harness import assert_group, edited, groups, judge, release_notebook, submission
+from tests.judge.harness import edited, groups
 
 A = "07_visualization"
 CELLS = {
@@ -101,38 +99,12 @@ RIGHT = {  # valid answers written differently: full marks
                                   "img, rows, cols = torch.unravel_index(flat, (len(act), h, w))")),
 }  # fmt: skip
 
-
-@pytest.mark.slow
-def test_reference_gets_full_marks_and_release_zero():
-    """Does the reference notebook get every point, and the untouched release notebook none?"""
-    ref = judge(A, submission(A, base="solutions"), seed=7)
-    assert set(ref) == {c for cells in CELLS.values() for c in cells}
-    assert all(v.passed and v.score == v.points for v in ref.values()), ref
-    release = judge(A, release_notebook(A), seed=7)
-    assert all(v.score == 0 for v in release.values()), release
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("names", GROUPS, ids=[" | ".join(g) for g in GROUPS])
-def test_wrong_answers_lose_the_right_cells(names):
-    """Does each known mistake lose the points of the cells that test it, with a message naming it?"""
-    assert_group(A, WRONG, CELLS, names)
-
-
-@pytest.mark.slow
-def test_valid_variants_and_broken_code():
-    """Do valid variants keep full marks, and raising or mistyped code get failed verdicts (not a crash)?"""
-    got = judge(A, submission(A, dict(RIGHT.values())), seed=7)
-    assert all(v.passed for v in got.values()), {k: v.message for k, v in got.items() if not v.passed}
-    broken = {
-        "occlusion_map": "def occlusion_map(model, image, target, patch_size=8, stride=4, fill=0.0):\n"
-        "    return image\n",
-        "top_activating_patches": "def top_activating_patches(model, layer, images, unit, k=9, patch_size=8):\n"
-        "    raise RuntimeError('boom')\n",
-    }
-    got = judge(A, submission(A, broken), seed=7)
-    for test in OCC:
-        text = "never called the model" if test == "occlusion_eval" else "occlusion map"
-        assert not got[test].passed and text in got[test].message, got[test]
-    for test in TOP:
-        assert not got[test].passed and "raised RuntimeError: boom" in got[test].message, got[test]
+BROKEN = {  # raising or mistyped code: failed verdicts, not a crash (tests/judge/test_notebooks.py)
+    "occlusion_map": "def occlusion_map(model, image, target, patch_size=8, stride=4, fill=0.0):\n    return image\n",
+    "top_activating_patches": "def top_activating_patches(model, layer, images, unit, k=9, patch_size=8):\n"
+    "    raise RuntimeError('boom')\n",
+}
+BROKEN_EXPECTED = {  # failing test cell -> text its message must hold
+    **{test: "never called the model" if test == "occlusion_eval" else "occlusion map" for test in OCC},
+    **dict.fromkeys(TOP, "raised RuntimeError: boom"),
+}

@@ -44,7 +44,7 @@ from adl4cv_utils.checks.attention.mha import (  # noqa: F401
     check_mha_mask,
     check_mha_self_attention,
 )
-from adl4cv_utils.checks.result import CheckFailed, compare, run_check
+from adl4cv_utils.checks.result import CheckFailed, compare, hinted, run_check
 
 # ---------------------------------------------------------------------------------------------
 # Checks of scaled_dot_product_attention.
@@ -58,12 +58,8 @@ def check_sdpa_output(fn):
     q, k, v = _randn(2, 3, 5, 4, seed=0), _randn(2, 3, 7, 4, seed=1), _randn(2, 3, 7, 6, seed=2)
     got_out, got_w = _unpack(fn(q.clone(), k.clone(), v.clone()), "scaled_dot_product_attention")
     exp_out = reference_attention(q, k, v).output
-    try:
+    with hinted(lambda: diagnose_sdpa(q, k, v, None, got_out, got_w)):
         diff = compare("q (2, 3, 5, 4), k (2, 3, 7, 4), v (2, 3, 7, 6): output", exp_out, got_out, ATOL, RTOL)
-    except CheckFailed as fail:
-        hint = diagnose_sdpa(q, k, v, None, got_out, got_w)
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
     return "matches torch's F.scaled_dot_product_attention", diff
 
 
@@ -74,7 +70,7 @@ def check_sdpa_weights(fn):
     q, k, v = 2 * _randn(3, 6, 8, seed=3), 2 * _randn(3, 4, 8, seed=4), _randn(3, 4, 5, seed=5)
     got_out, got_w = _unpack(fn(q.clone(), k.clone(), v.clone()), "scaled_dot_product_attention")
     exp_w = reference_attention(q, k, v).weights
-    try:
+    with hinted(lambda: diagnose_sdpa(q, k, v, None, got_out, got_w)):
         compare("q (3, 6, 8), k (3, 4, 8): weights", exp_w, got_w, 1.0, 1.0)  # shape and finiteness first
         sums = got_w.detach().double().sum(dim=-1)
         if not torch.allclose(sums, torch.ones_like(sums), atol=1e-8):
@@ -85,10 +81,6 @@ def check_sdpa_weights(fn):
                 float((sums - 1).abs().max()),
             )
         diff = compare("q (3, 6, 8), k (3, 4, 8): weights", exp_w, got_w, ATOL, RTOL)
-    except CheckFailed as fail:
-        hint = diagnose_sdpa(q, k, v, None, got_out, got_w)
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
     return "weights right, each row sums to one", diff
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare
+from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, hinted
 
 ATOL, RTOL = 1e-10, 1e-8  # float64: only real mistakes exceed this
 
@@ -113,13 +113,9 @@ def _compare_sdpa(fn, q, k, v, mask, case: str) -> float:
     got_out, got_w = _unpack(fn(*args), "scaled_dot_product_attention")
     ref = reference_attention(q, k, v, mask)
     exp_out, exp_w = ref.output, ref.weights
-    try:
+    with hinted(lambda: diagnose_sdpa(q, k, v, mask, got_out, got_w)):
         diff = compare(f"{case}: weights", exp_w, got_w, ATOL, RTOL)
         diff = max(diff, compare(f"{case}: output", exp_out, got_out, ATOL, RTOL))
-    except CheckFailed as fail:
-        hint = diagnose_sdpa(q, k, v, mask, got_out, got_w)
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
     return diff
 
 

@@ -27,7 +27,7 @@ from adl4cv_utils.checks.attention.common import (
     padding_mask,
     reference_attention,
 )
-from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, run_check
+from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, hinted, run_check
 
 # ---------------------------------------------------------------------------------------------
 # Multi-head attention: the reference, the known mistakes and the side-by-side harness.
@@ -171,13 +171,9 @@ def _mha_side_by_side(cls, e, h, lq, lk, mask=None, cross=True, seed=0, case="")
     got_out, got_w = _unpack(module(*args), f"{cls.__name__}.forward")
     exp_out, exp_w = run_reference_mha(ref, query, key, value, mask)
     where = f"embed_dim={e}, num_heads={h}, {case}"
-    try:
+    with hinted(lambda: diagnose_mha(params, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)):
         diff = compare(f"{where}: weights (B, num_heads, Lq, Lk)", exp_w, got_w, ATOL, RTOL)
         diff = max(diff, compare(f"{where}: output (B, Lq, embed_dim)", exp_out, got_out, ATOL, RTOL))
-    except CheckFailed as fail:
-        hint = diagnose_mha(params, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
     return diff
 
 

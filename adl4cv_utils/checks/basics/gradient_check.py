@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from adl4cv_utils.checks.result import CheckFailed, run_check
+from adl4cv_utils.checks.result import CheckFailed, looks_like, run_check
 
 
 def _pair(name: str, out, what: str = "(loss, dscores)"):
@@ -137,17 +137,7 @@ def check_gradient_check_wrong(gradient_check):
     expected = (1 / 3, (0, 1))
     err, idx = _run_gradient_check(gradient_check, f, x)
     if idx != expected[1] or abs(err - expected[0]) > 1e-4 * expected[0]:
-        hint = ""
-        if idx == (2, 3) or abs(err - 1.0) < 1e-3:
-            hint = "the absolute error |a - n| is reported; use the relative |a - n| / max(|a|, |n|)"
-        elif abs(err - 0.5) < 1e-3:
-            hint = "the error is divided by |numeric| only; divide by max(|analytic|, |numeric|)"
-        raise CheckFailed(
-            "wrong worst element or relative error for a gradient with planted errors"
-            + (f"; looks like {hint}" if hint else ""),
-            expected=expected,
-            got=(err, idx),
-        )
+        raise planted_failure(err, idx, expected, absolute=(1.0, (2, 3)), numeric_only=0.5)
     return f"found the worst element {idx} with relative error {err:.4f}"
 
 
@@ -161,3 +151,20 @@ def check_gradient_check_eps(gradient_check):
         hint = "; looks like eps is hard-coded: use the eps argument" if err < 0.2 * expected else ""
         raise CheckFailed(f"with eps=1e-4 the relative error should be the O(eps**2) error{hint}", expected, err)
     return f"eps=1e-4 gives {err:.2e} as expected"
+
+
+def planted_failure(err: float, idx, expected, absolute, numeric_only: float) -> CheckFailed:
+    """The failure for a wrong answer on planted errors, naming the mistake its (err, idx) matches.
+
+    ``absolute``: the (error, index) that reporting |a - n| gives; ``numeric_only``: the error that dividing
+    by |numeric| alone gives."""
+    hint = ""
+    if idx == absolute[1] or abs(err - absolute[0]) < 1e-3:
+        hint = "the absolute error |a - n| is reported; use the relative |a - n| / max(|a|, |n|)"
+    elif abs(err - numeric_only) < 1e-3:
+        hint = "the error is divided by |numeric| only; divide by max(|analytic|, |numeric|)"
+    return CheckFailed(
+        "wrong worst element or relative error for a gradient with planted errors" + looks_like(hint),
+        expected=expected,
+        got=(err, idx),
+    )

@@ -134,13 +134,7 @@ def check_conv2d_module_init(Conv2d):
         for c_in, c_out, k in ((16, 64, 3), (6, 10, 5)):
             m = build(Conv2d, c_in, c_out, k)
             call = f"Conv2d({c_in}, {c_out}, {k})"
-            fan_in, fan_out = c_in * k * k, c_out * k * k
-            bound = 1 / math.sqrt(fan_in)
-            wrong = {
-                "kaiming_uniform_ without a=math.sqrt(5) (bound sqrt(6 / fan_in))": math.sqrt(6 / fan_in),
-                "the bound uses fan_out = out_channels * kh * kw; nn.Conv2d uses fan_in": 1 / math.sqrt(fan_out),
-                "fan_in = in_channels only; it is in_channels * kh * kw": 1 / math.sqrt(c_in),
-            }
+            bound, wrong = init_bounds(c_in, c_out, k)
             w = _parameter(m, "weight", (c_out, c_in, k, k), call)
             b = _parameter(m, "bias", (c_out,), call)
             uniform_bound(w, bound, f"{call}.weight", wrong, full=0.9)
@@ -215,3 +209,13 @@ def check_conv2d_module_no_builtin(Conv2d):
     """Does the forward pass run with torch's convolution patched to raise and none in the autograd graph?"""
     _forward_case(Conv2d, FORWARD_CASES[0], 0)
     return "no torch convolution or pooling was called"
+
+
+def init_bounds(c_in: int, c_out: int, k: int) -> tuple[float, dict[str, float]]:
+    """nn.Conv2d's weight bound 1/sqrt(fan_in) and the bounds of known mistakes, by the hint that names each."""
+    fan_in, fan_out = c_in * k * k, c_out * k * k
+    return 1 / math.sqrt(fan_in), {
+        "kaiming_uniform_ without a=math.sqrt(5) (bound sqrt(6 / fan_in))": math.sqrt(6 / fan_in),
+        "the bound uses fan_out = out_channels * kh * kw; nn.Conv2d uses fan_in": 1 / math.sqrt(fan_out),
+        "fan_in = in_channels only; it is in_channels * kh * kw": 1 / math.sqrt(c_in),
+    }

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from torchvision.models.resnet import BasicBlock as TorchBasicBlock
 
 from adl4cv_utils.checks.resnet.structure import _require_structure, _shortcut_layers, structure_problems  # noqa: F401
-from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, run_check
+from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, hinted, run_check
 
 # (in_channels, out_channels, stride): shape kept; stride 2; channels change.
 CASES = ((8, 8, 1), (8, 8, 2), (8, 16, 1))
@@ -185,12 +185,8 @@ def _compare_forward(cls, c_in, c_out, stride, train: bool, size=(8, 8), batch=4
     with torch.no_grad():
         expected = ref(x.clone())
     where = f"block({c_in}, {c_out}, stride={stride}) in {'train' if train else 'eval'} mode, input {tuple(x.shape)}"
-    try:
+    with hinted(lambda: diagnose(ref, x, got) if torch.is_tensor(got) else ""):
         return compare(f"{where}: output", expected, got, ATOL, RTOL)
-    except CheckFailed as fail:
-        hint = diagnose(ref, x, got) if torch.is_tensor(got) else ""
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,12 +322,8 @@ def check_skip_gradient(cls):
                 grads[0],
                 grads[1],
             )
-        try:
+        with hinted(lambda ref=ref, x=x, block=block: diagnose(ref, x, block(x))):
             diff = max(diff, compare(f"{where}: gradient of the input", grads[0], grads[1], ATOL, RTOL))
-        except CheckFailed as fail:
-            hint = diagnose(ref, x, block(x))
-            fail.message += f"; looks like {hint}" if hint else ""
-            raise
     return "the gradient reaches the input through the shortcut as in torchvision", diff
 
 

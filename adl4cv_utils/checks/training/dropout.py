@@ -97,18 +97,7 @@ def check_dropout_eval(Dropout):
     x = torch.rand(50, 40) + 0.5
     layer = _dropout(Dropout, 0.5).eval()
     out = layer(x)
-    try:
-        compare("output in eval mode", x, out, 0.0, 0.0)
-    except CheckFailed as fail:
-        if torch.is_tensor(out) and out.shape == x.shape:
-            if torch.allclose(out, x * 0.5):
-                fail.message += (
-                    "; looks like eval mode scales by (1 - p) (the old, non-inverted dropout): "
-                    "inverted dropout already scaled in training, so eval is the identity"
-                )
-            elif bool((out == 0).any()):
-                fail.message += "; elements are dropped in eval mode: only drop when self.training is True"
-        raise
+    check_eval_identity(x, out, p=0.5)
     layer = _dropout(Dropout, 0.0).train()
     out = layer(x)
     try:
@@ -133,3 +122,19 @@ def check_dropout_p(Dropout):
     for p in (0.0, 0.99):
         _dropout(Dropout, p)
     return "ValueError for p = -0.1, 1 and 1.5; p = 0 and 0.99 accepted"
+
+
+def check_eval_identity(x: torch.Tensor, out, p: float) -> None:
+    """Is a Dropout(p) in eval mode the identity? CheckFailed naming the mistake (scaling by 1 - p, dropping)."""
+    try:
+        compare("output in eval mode", x, out, 0.0, 0.0)
+    except CheckFailed as fail:
+        if torch.is_tensor(out) and out.shape == x.shape:
+            if torch.allclose(out, x * (1 - p)):
+                fail.message += (
+                    "; looks like eval mode scales by (1 - p) (the old, non-inverted dropout): "
+                    "inverted dropout already scaled in training, so eval is the identity"
+                )
+            elif bool((out == 0).any()):
+                fail.message += "; elements are dropped in eval mode: only drop when self.training is True"
+        raise

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from adl4cv_utils.checks.fixtures import cnn, expected, image, images, probe_of
-from adl4cv_utils.checks.result import CheckFailed, compare, run_check
+from adl4cv_utils.checks.result import CheckFailed, compare, looks_like, run_check
 
 ATOL, RTOL = 1e-5, 1e-4
 
@@ -60,6 +60,29 @@ def top_key(seed, h, w, unit, mistake: str = "") -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def map_shape_hint(rows: int, cols: int, h: int, w: int, p: int, s: int, want: tuple[int, int]) -> str:
+    """The known mistake an occlusion map of shape (rows, cols) points to, for an H x W image ('' if none)."""
+    if (rows, cols) == ((h - p) // s, (w - p) // s):
+        return "the last position is missing: n = (H - patch_size) // stride + 1"
+    if (rows, cols) == (h - p + 1, w - p + 1):
+        return "the stride is ignored: the patch moves by `stride` pixels"
+    if (rows, cols) == ((w - p) // s + 1, (h - p) // s + 1):
+        return "rows and columns are swapped: the map is (n_rows, n_cols) for an image (C, H, W)"
+    if rows > want[0] or cols > want[1]:
+        return "patches run past the border: only whole patches, n = (H - patch_size) // stride + 1"
+    return ""
+
+
+def check_map_shape(got, want: tuple[int, int], h: int, w: int, p: int, s: int, where: str) -> None:
+    """Raise CheckFailed naming the mistake when a 2-D map ``got`` does not have the shape ``want``."""
+    if torch.is_tensor(got) and got.ndim == 2 and tuple(got.shape) != tuple(want):
+        raise CheckFailed(
+            f"wrong shape of the map ({where})" + looks_like(map_shape_hint(*got.shape, h, w, p, s, want)),
+            expected=tuple(want),
+            got=tuple(got.shape),
+        )
+
+
 def _occlusion_case(occlusion_map, h, w, target, patch_size, stride, fill, seed=0, mistakes=()):
     want = expected("visualization", occlusion_key(seed, h, w, target, patch_size, stride, fill))
     model = cnn(seed)
@@ -69,22 +92,7 @@ def _occlusion_case(occlusion_map, h, w, target, patch_size, stride, fill, seed=
     if not torch.equal(image_in, img):
         raise CheckFailed("the image was changed in place: occlude a copy (image.clone()) for each patch position")
     where = f"image {h}x{w}, patch {patch_size}, stride {stride}"
-    if torch.is_tensor(got) and got.ndim == 2 and tuple(got.shape) != tuple(want.shape):
-        rows, cols = got.shape
-        hint = ""
-        if (rows, cols) == ((h - patch_size) // stride, (w - patch_size) // stride):
-            hint = "the last position is missing: n = (H - patch_size) // stride + 1"
-        elif (rows, cols) == (h - patch_size + 1, w - patch_size + 1):
-            hint = "the stride is ignored: the patch moves by `stride` pixels"
-        elif (rows, cols) == ((w - patch_size) // stride + 1, (h - patch_size) // stride + 1):
-            hint = "rows and columns are swapped: the map is (n_rows, n_cols) for an image (C, H, W)"
-        elif rows > want.shape[0] or cols > want.shape[1]:
-            hint = "patches run past the border: only whole patches, n = (H - patch_size) // stride + 1"
-        raise CheckFailed(
-            f"wrong shape of the map ({where})" + (f"; looks like {hint}" if hint else ""),
-            expected=tuple(want.shape),
-            got=tuple(got.shape),
-        )
+    check_map_shape(got, tuple(want.shape), h, w, patch_size, stride, where)
     try:
         return compare(f"occlusion map ({where})", want, got, ATOL, RTOL)
     except CheckFailed as fail:

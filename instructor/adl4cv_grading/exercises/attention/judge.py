@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from adl4cv_grading.judge_tests import Context, judge_test
 from adl4cv_utils.checks.attention import ATOL, RTOL, causal_mask, diagnose_sdpa, padding_mask
 from adl4cv_utils.checks.attention.mha import PROJECTIONS, diagnose_mha, run_reference_mha
-from adl4cv_utils.checks.result import CheckFailed, compare
+from adl4cv_utils.checks.result import CheckFailed, compare, hinted
 from adl4cv_utils.probing.codec import Opaque
 
 SDPA, MHA = "scaled_dot_product_attention", "MultiHeadAttention"
@@ -73,7 +73,7 @@ def _sdpa_case(ctx: Context, q, k, v, mask, case: str, weights_only: bool = Fals
     where = f"{case}, q {_shape(q)}, k {_shape(k)}, v {_shape(v)}" + (
         f", mask {_shape(mask)}" if mask is not None else ""
     )
-    try:
+    with hinted(lambda: diagnose_sdpa(q, k, v, mask, got_out, got_w)):
         if weights_only:
             compare(f"{where}: weights", exp_w, got_w, 1.0, 1.0)  # shape and finiteness first
             sums = got_w.double().sum(dim=-1)
@@ -87,10 +87,6 @@ def _sdpa_case(ctx: Context, q, k, v, mask, case: str, weights_only: bool = Fals
             return compare(f"{where}: weights", exp_w, got_w, ATOL, RTOL)
         diff = compare(f"{where}: weights", exp_w, got_w, ATOL, RTOL)
         return max(diff, compare(f"{where}: output", exp_out, got_out, ATOL, RTOL))
-    except CheckFailed as fail:
-        hint = diagnose_sdpa(q, k, v, mask, got_out, got_w)
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
 
 
 @judge_test("sdpa_output", SDPA)
@@ -102,7 +98,7 @@ def sdpa_output(ctx: Context):
     q, k, v = _randn(gen, *batch, lq, d_k), _randn(gen, *batch, lk, d_k), _randn(gen, *batch, lk, d_v)
     reply = ctx.probe("attention.sdpa", q=q, k=k, v=v)
     got_out, got_w = _unpack(reply.get("result") if isinstance(reply, dict) else None, SDPA)
-    try:
+    with hinted(lambda: diagnose_sdpa(q, k, v, None, got_out, got_w)):
         diff = compare(
             f"q {_shape(q)}, k {_shape(k)}, v {_shape(v)}: output",
             F.scaled_dot_product_attention(q, k, v),
@@ -110,10 +106,6 @@ def sdpa_output(ctx: Context):
             ATOL,
             RTOL,
         )
-    except CheckFailed as fail:
-        hint = diagnose_sdpa(q, k, v, None, got_out, got_w)
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
     return "output matches torch's F.scaled_dot_product_attention on the judge's shapes", diff
 
 
@@ -252,13 +244,9 @@ def _mha_case(ctx: Context, gen, e: int, h: int, lq: int, lk: int, cross: bool, 
     got_out, got_w = _unpack(reply["result"], f"{MHA}.forward")
     exp_out, exp_w = run_reference_mha(ref, query, key, value, mask)
     where = f"embed_dim={e}, num_heads={h}, batch {b}, {case}"
-    try:
+    with hinted(lambda: diagnose_mha(weights, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)):
         diff = compare(f"{where}: weights (B, num_heads, Lq, Lk)", exp_w, got_w, ATOL, RTOL)
         diff = max(diff, compare(f"{where}: output (B, Lq, embed_dim)", exp_out, got_out, ATOL, RTOL))
-    except CheckFailed as fail:
-        hint = diagnose_mha(weights, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
     return diff
 
 

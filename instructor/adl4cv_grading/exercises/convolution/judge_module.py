@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from adl4cv_grading.judge_tests import Context
 from adl4cv_utils.checks.convolution.common import ATOL, RTOL, SHAPE_HINT, compare_output, pair
 from adl4cv_utils.checks.convolution.mistakes import conv_mistakes
-from adl4cv_utils.checks.convolution.module import ARGUMENTS, SIGNATURE, uniform_bound
+from adl4cv_utils.checks.convolution.module import ARGUMENTS, SIGNATURE, init_bounds, uniform_bound
 from adl4cv_utils.checks.result import CheckFailed, compare
 
 DTYPE = torch.float64
@@ -162,13 +162,7 @@ def init(ctx: Context):
         w, b = values.get("weight"), values.get("bias")
         if not (torch.is_tensor(w) and torch.is_tensor(b)):
             raise CheckFailed(f"{call}: weight and bias should be tensors")
-        fan_in, fan_out = c_in * k * k, c_out * k * k
-        bound = 1 / math.sqrt(fan_in)
-        wrong = {
-            "kaiming_uniform_ without a=math.sqrt(5) (bound sqrt(6 / fan_in))": math.sqrt(6 / fan_in),
-            "the bound uses fan_out = out_channels * kh * kw; nn.Conv2d uses fan_in": 1 / math.sqrt(fan_out),
-            "fan_in = in_channels only; it is in_channels * kh * kw": 1 / math.sqrt(c_in),
-        }
+        bound, wrong = init_bounds(c_in, c_out, k)
         uniform_bound(w, bound, f"{call}.weight", wrong, full=0.9)
         if index == 0:
             uniform_bound(b, bound, f"{call}.bias", wrong, full=0.9)

@@ -23,7 +23,7 @@ from adl4cv_utils.checks.resnet import (
     reference_layers,
     structure_problems,
 )
-from adl4cv_utils.checks.result import CheckFailed, compare
+from adl4cv_utils.checks.result import CheckFailed, compare, hinted
 
 UNIT = "BasicBlock"
 Case = tuple[int, int, int]  # (in_channels, out_channels, stride)
@@ -164,12 +164,8 @@ def _compare_forward(ctx: Context, gen, case: Case, train: bool, size=(8, 8), ba
     with torch.no_grad():
         expected = ref(x.clone())
     where = f"{_where(case)} in {'train' if train else 'eval'} mode, input {tuple(x.shape)}"
-    try:
+    with hinted(lambda: diagnose(ref, x, got) if torch.is_tensor(got) else ""):
         return compare(f"{where}: output", expected, got, ATOL, RTOL)
-    except CheckFailed as fail:
-        hint = diagnose(ref, x, got) if torch.is_tensor(got) else ""
-        fail.message += f"; looks like {hint}" if hint else ""
-        raise
 
 
 def _forward_cases(gen) -> list[tuple[Case, tuple[int, int], int]]:
@@ -284,12 +280,8 @@ def basic_block_skip_gradient(ctx: Context):
                 leaf.grad,
                 got,
             )
-        try:
+        with hinted(lambda ref=ref, x=x, out=reply["out"]: diagnose(ref, x, out)):
             diff = max(diff, compare(f"{where}: gradient of the input", leaf.grad, got, ATOL, RTOL))
-        except CheckFailed as fail:
-            hint = diagnose(ref, x, reply["out"])
-            fail.message += f"; looks like {hint}" if hint else ""
-            raise
     return "the gradient reaches the input through the shortcut as in torchvision", diff
 
 

@@ -15,6 +15,7 @@ from adl4cv_grading.exercises.training import judge_dropout as D
 from adl4cv_grading.exercises.training import judge_loops as L
 from adl4cv_grading.judge_tests import Context, judge_test
 from adl4cv_utils.checks.result import CheckFailed, compare
+from adl4cv_utils.checks.training.dropout import check_eval_identity
 
 # ---------------------------------------------------------------------------------------------
 # Dropout
@@ -36,18 +37,7 @@ def dropout_eval(ctx: Context):
     if not info.get("module"):
         raise CheckFailed(f"Dropout({p}) must be an nn.Module")
     out = info.get("out")
-    try:
-        compare("output in eval mode", x, out, 0.0, 0.0)
-    except CheckFailed as fail:
-        if torch.is_tensor(out) and out.shape == x.shape:
-            if torch.allclose(out, x * (1 - p)):
-                fail.message += (
-                    "; looks like eval mode scales by (1 - p) (the old, non-inverted dropout): "
-                    "inverted dropout already scaled in training, so eval is the identity"
-                )
-            elif bool((out == 0).any()):
-                fail.message += "; elements are dropped in eval mode: only drop when self.training is True"
-        raise
+    check_eval_identity(x, out, p)
     info = ctx.probe("training.dropout", p=0.0, x=x, grad_out=torch.ones_like(x), seed=seed, train=True)
     try:
         compare("output in training mode with p=0", x, info.get("out"), 0.0, 0.0)

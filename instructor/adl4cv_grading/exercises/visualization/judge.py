@@ -13,6 +13,7 @@ import torch
 from adl4cv_grading.exercises.visualization import judge_refs as R
 from adl4cv_grading.judge_tests import Context, judge_test
 from adl4cv_utils.checks.result import CheckFailed, compare
+from adl4cv_utils.checks.visualization import check_map_shape
 
 ATOL, RTOL = 1e-5, 1e-4
 
@@ -36,18 +37,6 @@ def _modes(calls, what: str) -> int:
     return len(calls)
 
 
-def _shape_hint(rows, cols, h, w, p, s, expected) -> str:
-    if (rows, cols) == ((h - p) // s, (w - p) // s):
-        return "the last position is missing: n = (H - patch_size) // stride + 1"
-    if (rows, cols) == (h - p + 1, w - p + 1):
-        return "the stride is ignored: the patch moves by `stride` pixels"
-    if (rows, cols) == ((w - p) // s + 1, (h - p) // s + 1):
-        return "rows and columns are swapped: the map is (n_rows, n_cols) for an image (C, H, W)"
-    if rows > expected[0] or cols > expected[1]:
-        return "patches run past the border: only whole patches, n = (H - patch_size) // stride + 1"
-    return ""
-
-
 def _occlusion(ctx: Context, cnn: R.Cnn, h, w, target, p, s, fill, mistakes=(), eval_check=False) -> float:
     image = torch.rand(3, h, w, generator=cnn.gen)
     info = ctx.probe(
@@ -61,13 +50,7 @@ def _occlusion(ctx: Context, cnn: R.Cnn, h, w, target, p, s, fill, mistakes=(), 
     got = info.get("map")
     expected = R.occlusion(cnn.model(), image, target, p, s, fill, cnn.seed)
     where = f"image {h}x{w}, patch {p}, stride {s}"
-    if torch.is_tensor(got) and got.ndim == 2 and tuple(got.shape) != tuple(expected.shape):
-        hint = _shape_hint(*got.shape, h, w, p, s, tuple(expected.shape))
-        raise CheckFailed(
-            f"wrong shape of the map ({where})" + (f"; looks like {hint}" if hint else ""),
-            expected=tuple(expected.shape),
-            got=tuple(got.shape),
-        )
+    check_map_shape(got, tuple(expected.shape), h, w, p, s, where)
     try:
         return compare(f"occlusion map ({where}, target {target})", expected, got, ATOL, RTOL)
     except CheckFailed as fail:
