@@ -60,7 +60,9 @@ def mode_coverage(samples: torch.Tensor, centres: torch.Tensor, std: float, min_
     perfect generator would put there; ``quality`` is the share of samples within 3 std of a centre.
     """
     if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1]:
-        raise ValueError(f"samples, centres: expected (N, D), (K, D), got {tuple(samples.shape)}, {tuple(centres.shape)}")
+        raise ValueError(
+            f"samples, centres: expected (N, D), (K, D), got {tuple(samples.shape)}, {tuple(centres.shape)}"
+        )
     dist = torch.cdist(samples.float(), centres.float())  # (N, K)
     nearest_dist, nearest = dist.min(dim=1)  # (N,)
     good = nearest_dist < 3 * std  # (N,)
