@@ -168,10 +168,16 @@ def _mha_side_by_side(cls, e, h, lq, lk, mask=None, cross=True, seed=0, case="")
     key = _randn(2, lk, e, seed=seed + 11) if cross else query
     value = _randn(2, lk, e, seed=seed + 12) if cross else query
     args = (query.clone(), key.clone(), value.clone()) + ((mask.clone(),) if mask is not None else ())
-    got_out, got_w = _unpack(module(*args), f"{cls.__name__}.forward")
-    exp_out, exp_w = run_reference_mha(ref, query, key, value, mask)
-    where = f"embed_dim={e}, num_heads={h}, {case}"
-    with hinted(lambda: diagnose_mha(params, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)):
+    got = _unpack(module(*args), f"{cls.__name__}.forward")
+    return compare_mha(f"embed_dim={e}, num_heads={h}, {case}", ref, params, h, (query, key, value, mask), got)
+
+
+def compare_mha(where: str, ref, params, h: int, inputs: tuple, got: tuple) -> float:
+    """The largest difference of (output, weights) ``got`` from the reference on ``inputs`` = (q, k, v, mask);
+    a mismatch names the known mistake it matches (``params``: the projections' weights)."""
+    exp_out, exp_w = run_reference_mha(ref, *inputs)
+    got_out, got_w = got
+    with hinted(lambda: diagnose_mha(params, h, *inputs, got_out, got_w, exp_out, exp_w)):
         diff = compare(f"{where}: weights (B, num_heads, Lq, Lk)", exp_w, got_w, ATOL, RTOL)
         diff = max(diff, compare(f"{where}: output (B, Lq, embed_dim)", exp_out, got_out, ATOL, RTOL))
     return diff

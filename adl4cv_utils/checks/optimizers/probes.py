@@ -60,7 +60,11 @@ def training(ns: dict, cls: str, hyper: dict, state: dict, x, y, batches: list) 
         nn.Linear(state["2.weight"].shape[1], state["2.weight"].shape[0]),
     )
     model.load_state_dict(state)
-    opt = student(ns, cls)(model.parameters(), **hyper)
+    return train_losses(model, student(ns, cls)(model.parameters(), **hyper), x, y, batches)
+
+
+def train_losses(model: nn.Module, opt, x: torch.Tensor, y: torch.Tensor, batches) -> list[float]:
+    """The cross-entropy loss of each mini-batch (indices into x, y) before ``opt`` steps on it."""
     losses = []
     for idx in batches:
         opt.zero_grad()

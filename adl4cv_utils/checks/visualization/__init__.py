@@ -73,14 +73,17 @@ def map_shape_hint(rows: int, cols: int, h: int, w: int, p: int, s: int, want: t
     return ""
 
 
-def check_map_shape(got, want: tuple[int, int], h: int, w: int, p: int, s: int, where: str) -> None:
-    """Raise CheckFailed naming the mistake when a 2-D map ``got`` does not have the shape ``want``."""
+def check_map_shape(got, want: tuple[int, int], h: int, w: int, p: int, s: int) -> str:
+    """Raise CheckFailed naming the mistake when a 2-D map ``got`` does not have the shape ``want``; else the
+    case's description for later messages."""
+    where = f"image {h}x{w}, patch {p}, stride {s}"
     if torch.is_tensor(got) and got.ndim == 2 and tuple(got.shape) != tuple(want):
         raise CheckFailed(
             f"wrong shape of the map ({where})" + looks_like(map_shape_hint(*got.shape, h, w, p, s, want)),
             expected=tuple(want),
             got=tuple(got.shape),
         )
+    return where
 
 
 def _occlusion_case(occlusion_map, h, w, target, patch_size, stride, fill, seed=0, mistakes=()):
@@ -91,8 +94,7 @@ def _occlusion_case(occlusion_map, h, w, target, patch_size, stride, fill, seed=
     got = occlusion_map(model, image_in, target, patch_size=patch_size, stride=stride, fill=fill)
     if not torch.equal(image_in, img):
         raise CheckFailed("the image was changed in place: occlude a copy (image.clone()) for each patch position")
-    where = f"image {h}x{w}, patch {patch_size}, stride {stride}"
-    check_map_shape(got, tuple(want.shape), h, w, patch_size, stride, where)
+    where = check_map_shape(got, tuple(want.shape), h, w, patch_size, stride)
     try:
         return compare(f"occlusion map ({where})", want, got, ATOL, RTOL)
     except CheckFailed as fail:
@@ -276,8 +278,7 @@ def _patches_case(top_activating_patches, seed):
             sr, sc = height // grid[0], width // grid[1]
             i = int(((got.detach().float() - exp_patches).abs().flatten(1).amax(1) > 0).float().argmax())
             n, r, c = want[1][perm[i] if perm is not None else i].tolist()
-            top = min(max(r * sr + sr // 2 - p // 2, 0), height - p)
-            left = min(max(c * sc + sc // 2 - p // 2, 0), width - p)
+            top, left = patch_window(r, c, sr, sc, p, height, width)
             fail.message = (
                 f"patch {i} (image {n}, grid position ({r}, {c}) of {grid[0]}x{grid[1]}, scale H // h = {sr}, "
                 f"W // w = {sc}) should be images[{n}, :, {top}:{top + p}, {left}:{left + p}]"
@@ -302,3 +303,10 @@ def check_top_hook(top_activating_patches):
     if layer._forward_hooks:
         raise CheckFailed("the forward hook is still registered on the layer: call handle.remove() (in a finally)")
     return f"eval mode and no gradients in {n} call(s), train mode restored, hook removed"
+
+
+def patch_window(r: int, c: int, sr: int, sc: int, p: int, height: int, width: int) -> tuple[int, int]:
+    """(top, left) of the p x p window centred on grid position (r, c) at scale (sr, sc), shifted inside the image."""
+    top = min(max(r * sr + sr // 2 - p // 2, 0), height - p)
+    left = min(max(c * sc + sc // 2 - p // 2, 0), width - p)
+    return top, left

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from adl4cv_grading.judge_tests import Context, judge_test
 from adl4cv_utils.checks.attention import ATOL, RTOL, causal_mask, diagnose_sdpa, padding_mask
-from adl4cv_utils.checks.attention.mha import PROJECTIONS, diagnose_mha, run_reference_mha
+from adl4cv_utils.checks.attention.mha import PROJECTIONS, compare_mha
 from adl4cv_utils.checks.result import CheckFailed, compare, hinted
 from adl4cv_utils.probing.codec import Opaque
 
@@ -241,13 +241,9 @@ def _mha_case(ctx: Context, gen, e: int, h: int, lq: int, lk: int, cross: bool, 
     if cross:
         inputs.update(key=key, value=value)
     reply = _mha_reply(ctx, e, h, weights, **inputs)
-    got_out, got_w = _unpack(reply["result"], f"{MHA}.forward")
-    exp_out, exp_w = run_reference_mha(ref, query, key, value, mask)
+    got = _unpack(reply["result"], f"{MHA}.forward")
     where = f"embed_dim={e}, num_heads={h}, batch {b}, {case}"
-    with hinted(lambda: diagnose_mha(weights, h, query, key, value, mask, got_out, got_w, exp_out, exp_w)):
-        diff = compare(f"{where}: weights (B, num_heads, Lq, Lk)", exp_w, got_w, ATOL, RTOL)
-        diff = max(diff, compare(f"{where}: output (B, Lq, embed_dim)", exp_out, got_out, ATOL, RTOL))
-    return diff
+    return compare_mha(where, ref, weights, h, (query, key, value, mask), got)
 
 
 def _heads(gen, low: int = 2, high: int = 5) -> tuple[int, int]:

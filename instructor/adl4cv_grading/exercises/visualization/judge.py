@@ -13,7 +13,7 @@ import torch
 from adl4cv_grading.exercises.visualization import judge_refs as R
 from adl4cv_grading.judge_tests import Context, judge_test
 from adl4cv_utils.checks.result import CheckFailed, compare
-from adl4cv_utils.checks.visualization import check_map_shape
+from adl4cv_utils.checks.visualization import check_map_shape, patch_window
 
 ATOL, RTOL = 1e-5, 1e-4
 
@@ -49,8 +49,7 @@ def _occlusion(ctx: Context, cnn: R.Cnn, h, w, target, p, s, fill, mistakes=(), 
         _modes(info.get("calls"), "occlusion_map")
     got = info.get("map")
     expected = R.occlusion(cnn.model(), image, target, p, s, fill, cnn.seed)
-    where = f"image {h}x{w}, patch {p}, stride {s}"
-    check_map_shape(got, tuple(expected.shape), h, w, p, s, where)
+    where = check_map_shape(got, tuple(expected.shape), h, w, p, s)
     try:
         return compare(f"occlusion map ({where}, target {target})", expected, got, ATOL, RTOL)
     except CheckFailed as fail:
@@ -187,8 +186,7 @@ def _patches(images, p, got, expected) -> float:
             _, _, height, width = images.shape
             h, w = height // 2, width // 2  # the layer's grid
             sr, sc = height // h, width // w
-            top = min(max(r * sr + sr // 2 - p // 2, 0), height - p)
-            left = min(max(c * sc + sc // 2 - p // 2, 0), width - p)
+            top, left = patch_window(r, c, sr, sc, p, height, width)
             fail.message = (
                 f"patch {i} (image {n}, grid position ({r}, {c}) of a {h}x{w} grid, scale {sr}x{sc}) should be "
                 f"images[{n}, :, {top}:{top + p}, {left}:{left + p}] (centred, shifted inside the image)"
