@@ -140,7 +140,7 @@ def output_of(graded, student: str, prefix: str) -> str:
 def test_own_submitted_folder_is_graded_and_kept_byte_identical(graded):
     """Does grading the course's own submitted/ work, leaving every submitted file byte-identical?"""
     assert graded["proc"].returncode == 0, graded["proc"].stderr[-3000:]
-    assert float(graded["rows"]["alice"]["score"]) == FULL
+    assert float(graded["rows"]["alice"]["score"]) == FULL, graded["rows"]["alice"]
     assert digests(graded["course"] / "submitted") == graded["before"]
 
 
