@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from adl4cv_grading import static
 from adl4cv_grading.judge_tests import Context, JudgeTest
-from adl4cv_grading.verdict import Verdict, is_test
+from adl4cv_grading.verdict import Verdict, is_test, nbgrader_metadata
 from adl4cv_utils import rules
 from adl4cv_utils.checks.result import CheckFailed, short
 
@@ -32,12 +32,8 @@ def new_seed() -> int:
     return secrets.randbits(62)
 
 
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def _is_student(cell, release_sources: set[str]) -> bool:
-    md = _nbgrader(cell)
+    md = nbgrader_metadata(cell)
     if cell.cell_type != "code" or is_test(cell) or md.get("locked"):
         return False
     return not (cell.source.strip() in release_sources and not md.get("solution"))

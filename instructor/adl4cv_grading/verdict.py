@@ -54,9 +54,14 @@ class Verdict:
         return cls(str(grade.get("grade_id", "")), float(grade.get("points") or 0), 0.0, False, "not judged")
 
 
+def nbgrader_metadata(cell) -> dict:
+    """The cell's nbgrader metadata ({} for a plain cell)."""
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
 def is_test(cell) -> bool:
     """Is ``cell`` an nbgrader test cell (graded, with a grade_id)?"""
-    md = cell.get("metadata", {}).get("nbgrader", {}) or {}
+    md = nbgrader_metadata(cell)
     return cell.get("cell_type") == "code" and bool(md.get("grade")) and bool(md.get("grade_id"))
 
 

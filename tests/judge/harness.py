@@ -84,19 +84,16 @@ def _executor(assignment: str, seed: int, cell_seconds: float) -> tuple[JudgedEx
     return executor, {"metadata": {"path": str(folder)}}
 
 
-def test_verdicts(nb) -> dict[str, Verdict]:
+def verdicts_of(nb) -> dict[str, Verdict]:
     """{grade_id: Verdict} of every test cell of a judged notebook."""
     return {c.metadata["nbgrader"]["grade_id"]: Verdict.read(c) for c in nb.cells if is_test(c)}
-
-
-test_verdicts.__test__ = False  # a helper, not a test
 
 
 def judge(assignment: str, nb, seed: int = 7, cell_seconds: float = 60.0) -> dict[str, Verdict]:
     """The judge's verdicts by grade_id for the whole notebook ``nb``, run in a fresh kernel."""
     executor, resources = _executor(assignment, seed, cell_seconds)
     judged, _ = executor.preprocess(copy.deepcopy(nb), resources)
-    return test_verdicts(judged)
+    return verdicts_of(judged)
 
 
 def groups(table: dict) -> list[list[str]]:
