@@ -72,6 +72,14 @@ PRODUCERS = {
     "aten::_convolution": lambda: nn.Conv2d(2, 3, 3)(_x(1, 2, 5, 5)),
     "aten::mkldnn_convolution": lambda: F.conv2d(_x(2, 3, 8, 8), _x(4, 3, 3, 3)),
     "aten::_slow_conv2d_*": lambda: F.conv2d(_x(1, 2, 5, 5), _x(3, 2, 3, 3)),
+    "aten::*convolution*": lambda: F.conv2d(_x(1, 2, 5, 5), _x(3, 2, 3, 3)),
+    "aten::conv[123t]*": lambda: F.conv1d(_x(1, 2, 5), _x(3, 2, 3)),
+    "aten::*slow_conv*": lambda: F.conv_transpose2d(_x(1, 2, 5, 5), _x(2, 3, 3, 3), dilation=2),
+    "aten::thnn_conv*": lambda: torch._C._nn.thnn_conv2d(_x(1, 2, 5, 5), _x(3, 2, 3, 3), [3, 3]),
+    "aten::_nnpack_spatial_convolution": lambda: torch._nnpack_spatial_convolution(
+        _x(1, 2, 5, 5), _x(3, 2, 3, 3), None, [0, 0]
+    ),
+    "aten::*pool[123]d*": lambda: F.avg_pool1d(_x(1, 2, 4), 2),
     "aten::max_pool2d": lambda: F.max_pool2d(_x(1, 2, 4, 4), 2),
     "aten::max_pool2d_with_indices": lambda: nn.MaxPool2d(2)(_x(1, 2, 4, 4)),
     "aten::avg_pool2d": lambda: F.avg_pool2d(_x(1, 2, 4, 4), 2),

@@ -1,14 +1,15 @@
-"""How does a probe run in the grading kernel? One probe per call, the reply as display data.
+"""How does a probe run in the grading kernel? One probe per call, encrypted in, signed out.
 
 When nbgrader executes a submission, the judge (``adl4cv_grading.execute.JudgedExecute``, in
-nbgrader's process) runs, right after each test cell, a one-line cell that calls ``probe`` with
-the request as base64 text. The reply goes back as a display output of the MIME type ``MIME``
-(a base64 codec frame), which the judge decodes as plain data; nothing else crosses.
+nbgrader's process) first greets the kernel's guard (``hello_source``) before any notebook cell, and
+then runs, right after each test cell, a one-line cell (``call_source``) that raises the audit event
+``adl4cv.probe`` with the encrypted request. The guard's audit hook (adl4cv_utils.guard.hook), not a
+function the student's code could replace, decrypts it, runs ``handle_probe`` in its window and
+publishes the signed reply as a display output of the MIME type ``MIME``; nothing else crosses.
 """
 
 from __future__ import annotations
 
-import base64
 import traceback
 
 from adl4cv_utils.probing import codec
@@ -16,47 +17,37 @@ from adl4cv_utils.probing import codec
 MIME = "application/x-adl4cv-judge-frame"
 
 
-def probe(request_b64: str) -> None:
-    """Decode the judge's request, run it on the notebook's namespace, publish the reply."""
-    from IPython import get_ipython
-    from IPython.display import publish_display_data
-
-    shell = get_ipython()
-    namespace = shell.user_ns if shell is not None else {}
-    try:
-        request = codec.decode(base64.b64decode(request_b64))
-        reply = handle_probe(namespace, request)
-        frame = codec.encode(reply)
-    except Exception as error:  # noqa: BLE001 - a reply that cannot be encoded is an answer too
-        frame = codec.encode({"ok": False, "error": f"the result is not plain data: {error}"})
-    publish_display_data({MIME: base64.b64encode(frame).decode()})
+def hello_source(assignment: str, sandboxed: bool) -> str:
+    """The judge's first cell: the guard learns the assignment and publishes the session key."""
+    return f'__import__("sys").audit("adl4cv.hello", {assignment!r}, {bool(sandboxed)!r})'
 
 
-def call_source(request: dict) -> str:
-    """The one-line cell that runs ``request`` in the kernel."""
-    payload = base64.b64encode(codec.encode(request)).decode()
-    return f'__import__("adl4cv_utils.probing.channel", fromlist=["probe"]).probe("{payload}")'
+def call_source(frame_b64: str) -> str:
+    """The one-line cell that hands the encrypted request ``frame_b64`` to the guard."""
+    return f'__import__("sys").audit("adl4cv.probe", "{frame_b64}")'
 
 
 def _error_text(error: BaseException) -> str:
-    frames = traceback.format_exception(type(error), error, error.__traceback__)
-    tail = "".join(frames[-3:]) if frames else ""
-    return f"{type(error).__name__}: {error}"[:2000] + ("\n" + tail[-3000:] if tail else "")
+    # No traceback: its frames are the guard's (refused) and the grader's (not the student's business).
+    return "".join(traceback.format_exception_only(type(error), error)).strip()[:2000]
 
 
-def handle_probe(namespace: dict, request: dict) -> dict:
-    """Run ``request["probe"]`` on the namespace under a Trace; the reply the judge decodes."""
+def handle_probe(namespace: dict, request: dict) -> bytes:
+    """Run ``request["probe"]`` on the namespace; the encoded reply (encoded here, inside the window)."""
     from adl4cv_utils import probing
-    from adl4cv_utils.probing.trace import Trace
 
     reply: dict = {"ok": False, "error": ""}
-    trace = Trace()
     try:
         probe_fn = probing.PROBES[request["probe"]]
-        with trace:
-            value = probe_fn(namespace, **request.get("inputs", {}))
+        value = probe_fn(namespace, **request.get("inputs", {}))
         reply = {"ok": True, "error": "", "value": value}
+        return codec.encode(reply)
     except BaseException as error:  # noqa: BLE001 - the student's code may raise anything, even SystemExit
-        reply["error"] = "KeyboardInterrupt" if isinstance(error, KeyboardInterrupt) else _error_text(error)
-    reply["trace"] = trace.as_dict()
-    return reply
+        try:
+            reply["error"] = "KeyboardInterrupt" if isinstance(error, KeyboardInterrupt) else _error_text(error)
+        except BaseException:  # noqa: BLE001 - an exception whose text raises
+            reply["error"] = f"{type(error).__name__} (its message could not be read)"
+    try:
+        return codec.encode(reply)
+    except BaseException:  # noqa: BLE001
+        return codec.encode({"ok": False, "error": "the result is not plain data"})

@@ -10,16 +10,28 @@ ruling.py) enforces exactly this; the notebooks state it in words.
 from __future__ import annotations
 
 from adl4cv_utils.rules.escapes import DYNAMIC_ATTRIBUTE, ESCAPES, REASONS
-from adl4cv_utils.rules.model import Rules, forbidden_by, matches, normalise
+from adl4cv_utils.rules.model import (
+    BUILDING_BLOCKS,
+    Rules,
+    forbidden_by,
+    matches,
+    normalise,
+    outside_blocks,
+    runtime_escape,
+)
 from adl4cv_utils.rules.tables import RULES
 
 __all__ = [
+    "BUILDING_BLOCKS",
+    "outside_blocks",
+    "runtime_escape",
     "DYNAMIC_ATTRIBUTE",
     "ESCAPES",
     "REASONS",
     "RULES",
     "Rules",
     "forbidden",
+    "not_a_block",
     "matches",
     "normalise",
     "rules_for",
@@ -31,6 +43,12 @@ def rules_for(assignment: str) -> Rules:
     if assignment not in RULES:
         raise ValueError(f"assignment: expected one of {sorted(RULES)}, got {assignment!r}")
     return RULES[assignment]
+
+
+def not_a_block(assignment: str, unit: str, name: str) -> str:
+    """``name`` when ``unit`` of ``assignment`` may not call it directly (not a listed building block), else ''."""
+    rules = RULES.get(assignment)
+    return outside_blocks(rules, unit, name) if rules is not None else ""
 
 
 def forbidden(assignment: str, unit: str, name: str) -> str:

@@ -24,6 +24,7 @@ class Rules:
     functions: tuple[str, ...] = ()  # qualified functions whose code may not run while a graded name runs
     units: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the judge's prefix patterns per graded name
     allowed: tuple[str, ...] = ()  # prefixes that no pattern forbids (e.g. the required base class)
+    blocks: tuple[str, ...] = ()  # library prefixes graded code may call directly (empty: any library)
 
     def forbids_name(self, name: str) -> bool:
         """Does a pattern in ``names`` match the qualified ``name``?"""
@@ -63,3 +64,45 @@ def forbidden_by(rules: Rules, unit: str, name: str) -> str:
     if rules.forbids_name(name) or any(name == c or name.startswith(c + ".") for c in code):
         return name
     return ""
+
+
+# What every "write it yourself" assignment lists as its building blocks (``Rules.blocks``): Python
+# itself, ``math`` and torch's public tensor API. Names under IMPLEMENTATION are how torch's public
+# API is implemented (a call from the student's code lands there), not ready-made operations.
+BUILDING_BLOCKS = ("builtins.", "math.", "operator.", "functools.", "itertools.", "collections.", "typing.")
+BUILDING_BLOCKS += ("warnings.", "abc.", "dataclasses.", "enum.", "numbers.", "copy.", "contextlib.", "torch.")
+IMPLEMENTATION = ("torch._tensor.", "torch._tensor_str.", "torch._C.TensorBase.", "torch._C._TensorBase.")
+IMPLEMENTATION += ("torch.autograd.grad_mode.", "torch.utils._contextlib.", "torch._jit_internal.", "torch._VF.")
+IMPLEMENTATION += ("torch.nn.modules.module.Module._", "torch._C._nn.", "torch._C._special.", "torch._C._linalg.")
+IMPLEMENTATION += ("torch._C._fft.", "torch._C._get_tracing_state", "torch.Tensor.__")
+# Private torch modules that hold reference implementations, compilers or the dispatcher's switches.
+PRIVATE_TORCH = ("torch._refs", "torch._prims", "torch._decomp", "torch._dynamo", "torch._inductor", "torch._ops")
+PRIVATE_TORCH += ("torch._higher_order_ops", "torch._functorch", "torch._library", "torch._subclasses", "torch.library")
+PRIVATE_TORCH += ("torch.utils._python_dispatch", "torch.utils.cpp_extension", "torch.ops", "torch._C._dispatch")
+# What no graded code may call while it is tested: work moved where the recorder cannot follow it.
+RUNTIME_ESCAPES = ("threading.", "_thread.", "concurrent.", "multiprocessing.", "subprocess.", "os.system", "os.fork")
+RUNTIME_ESCAPES += ("adl4cv_utils.guard", "adl4cv_utils.probing", "adl4cv_grading", "torch._C._DisableTorch")
+RUNTIME_ESCAPES += ("torch._C._ExcludeDispatchKeyGuard", "torch._C._pop_torch_dispatch", "torch._C._set_dispatch")
+RUNTIME_ESCAPES += ("torch._C._unset_dispatch", "torch._C._push_on_torch_dispatch", "torch.utils._python_dispatch")
+
+
+def _private(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1]
+    return name.startswith(PRIVATE_TORCH) or (last.startswith("_") and not last.startswith("__"))
+
+
+def outside_blocks(rules: Rules, unit: str, name: str) -> str:
+    """``name`` when the graded ``unit`` called it directly and it is not one of ``rules.blocks``, else ''."""
+    if not rules.blocks or unit not in rules.graded:
+        return ""
+    name = normalise(name)
+    if name.startswith(IMPLEMENTATION) or ".probes." in name or name.startswith(rules.allowed or ("\0",)):
+        return ""
+    if not name.startswith(rules.blocks) or (name.startswith("torch.") and _private(name)):
+        return name
+    return ""
+
+
+def runtime_escape(name: str) -> str:
+    """``name`` when a direct call of it moves work out of the grader's sight, else ''."""
+    return name if normalise(name).startswith(RUNTIME_ESCAPES) else ""

@@ -10,7 +10,7 @@ resolved) and on the kernel's trace. Public on purpose: no answers here.
 
 from __future__ import annotations
 
-from adl4cv_utils.rules.model import Rules
+from adl4cv_utils.rules.model import BUILDING_BLOCKS, Rules
 from adl4cv_utils.rules.patterns import (
     ATTENTION,
     AUTOGRAD,
@@ -73,6 +73,7 @@ RULES: dict[str, Rules] = {
             "gradient_check": AUTOGRAD + PACKAGE,
         },
         allowed=("torch.autograd.grad_mode",),  # no_grad/enable_grad are not autograd.grad
+        blocks=BUILDING_BLOCKS,
     ),
     "02_optimizers": Rules(
         "02_optimizers",
@@ -89,6 +90,7 @@ RULES: dict[str, Rules] = {
         modules=tuple(f"torch.optim.{m}" for m in _OPTIM_MODULES),
         units=dict.fromkeys(("SGDMomentum", "RMSProp", "Adam"), OPTIM),
         allowed=OPTIM_OK,
+        blocks=BUILDING_BLOCKS,
     ),
     "03_convolution": Rules(
         "03_convolution",
@@ -106,12 +108,14 @@ RULES: dict[str, Rules] = {
         + tuple(f"torch.nn.{n}" for n in ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"))
         + ("torch.ops.aten.convolution", "torch.ops.aten.max_pool2d_with_indices"),
         aten_ops=("aten::conv2d", "aten::convolution", "aten::_convolution", "aten::mkldnn_convolution")
-        + ("aten::_slow_conv2d_*",)
+        + ("aten::_slow_conv2d_*", "aten::*convolution*", "aten::conv[123t]*", "aten::*slow_conv*", "aten::thnn_conv*")
+        + ("aten::_nnpack_spatial_convolution", "aten::*pool[123]d*")
         + ("aten::max_pool2d", "aten::max_pool2d_with_indices", "aten::avg_pool2d", "aten::adaptive_avg_pool2d")
         + ("aten::_adaptive_avg_pool2d", "aten::adaptive_max_pool2d"),
         modules=("torch.nn.modules.conv", "torch.nn.modules.pooling"),
         units=dict.fromkeys(("conv2d", "max_pool2d", "Conv2d"), CONV + CHECKS),
         allowed=CONV_OK,
+        blocks=BUILDING_BLOCKS,
     ),
     "04_resnet": Rules(
         "04_resnet",
@@ -141,6 +145,7 @@ RULES: dict[str, Rules] = {
         + ("aten::_transformer_encoder_layer_fwd",),
         functions=(F + "multi_head_attention_forward", "torch.nn.modules.activation.MultiheadAttention.forward"),
         units=dict.fromkeys(("scaled_dot_product_attention", "MultiHeadAttention"), ATTENTION + CHECKS),
+        blocks=BUILDING_BLOCKS,
     ),
     "06_training": Rules(
         "06_training",
@@ -163,6 +168,7 @@ RULES: dict[str, Rules] = {
             "train_one_epoch": PACKAGE,
             "evaluate": PACKAGE,  # adl4cv_utils.training.evaluate has this very signature
         },
+        blocks=BUILDING_BLOCKS,
     ),
     "07_visualization": Rules(
         "07_visualization",

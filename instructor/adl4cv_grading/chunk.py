@@ -123,6 +123,8 @@ def _nbgrader_args(batch: Batch) -> list[str]:
         f"--JudgedExecute.judge_assignment={assignment}",
         f"--JudgedExecute.judge_seed={batch.seed}",
         f"--JudgedExecute.judge_release={batch.release}",
+        f"--JudgedExecute.judge_sandboxed={bool(limits.isolation)}",
+        "--JudgedExecute.judge_kernel_ready=True",
         f"--Execute.iopub_timeout={max(1, round(limits.interrupt_grace_seconds))}",
         f"--LimitedExecute.submission_seconds={limits.submission_seconds}",
         f"--LimitedExecute.max_output_chars={limits.output_chars}",
@@ -207,8 +209,9 @@ def add_slots(batch: Batch, jobs: int, first: int = 0) -> None:
             spec = sandbox.kernel_spec(folder, runtime, limits, sandbox.BASE_UID + slot)
             env = {"JUPYTER_PATH": str(spec.parents[1]), "JUPYTER_RUNTIME_DIR": str(runtime)}
             batch.slots.put((env, sandbox.kernel_client_config(runtime)))
-        else:
-            batch.slots.put(({}, []))
+        else:  # no sandbox, but the guarded kernel all the same
+            spec = sandbox.guard_kernel_spec(work / f"jupyter-{slot}")
+            batch.slots.put(({"JUPYTER_PATH": str(spec.parents[1])}, []))
 
 
 def chunks(subs: list[Submission], jobs: int, most: int = 10) -> list[list[Submission]]:

@@ -29,6 +29,8 @@ kernel cannot write, and as a visible output; the coordinator stores the verdict
 from __future__ import annotations
 
 import base64
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,13 +39,15 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from adl4cv_grading.exercises import tests_for
-from adl4cv_grading.ruling import KernelLost, analyse_notebook, run_test
+from adl4cv_grading.ruling import KernelLost, analyse_notebook, new_seed, run_test
 from adl4cv_grading.verdict import Verdict, is_test
+from adl4cv_utils.guard import seal
+from adl4cv_utils.guard.hook import HELLO_MIME
 from adl4cv_utils.probing import codec
-from adl4cv_utils.probing.channel import MIME, call_source
+from adl4cv_utils.probing.channel import MIME, call_source, hello_source
 
 LIMIT_ERRORS = {
     "SubmissionTimeLimit": "time limit: the notebook used up its {seconds:.0f} s before cell {cell}; "
@@ -140,6 +144,54 @@ def limit_reasons(nb: NotebookNode, submission_seconds: float = 0.0) -> list[str
 
 
 MAX_REPLY_CHARS = 96 * 1024 * 1024  # base64 text of one probe reply
+NO_SANDBOX = (
+    "the grading sandbox cannot start here, so nothing is graded: install bubblewrap and run as root (or allow "
+    "unprivileged user namespaces), or grade without it with --JudgedExecute.judge_isolation=off"
+)
+NO_GUARD = "the grading kernel has no guard (it must be started with `python -m adl4cv_utils.guard`)"
+FORGED = "the kernel's answer was not signed by the grader's guard (it was printed or changed by code)"
+_SIG = 32  # bytes of an HMAC-SHA256 signature
+
+
+def _score_as_verdict(cell, verdict: Verdict) -> None:
+    """Make nbgrader's own score of the test cell the verdict's: an error output exactly when it failed.
+
+    nbgrader gives a test cell its points when it has no error output; the in-kernel self-check's
+    errors become text (they are feedback), and a failed verdict is an error output of its own.
+    """
+    kept = []
+    for out in cell.outputs:
+        if out.get("output_type") == "error":
+            text = "\n".join(out.get("traceback") or [f"{out.get('ename')}: {out.get('evalue')}"])
+            out = NotebookNode(output_type="stream", name="stdout", text=text + "\n")
+        kept.append(out)
+    line = verdict.line()
+    if verdict.passed:
+        kept.append(NotebookNode(output_type="stream", name="stdout", text=line + "\n"))
+    else:
+        kept.append(NotebookNode(output_type="error", ename="JudgeVerdict", evalue=line, traceback=[line]))
+    cell.outputs = kept
+
+
+def open_reply(key: bytes, nonce: bytes, frames: list) -> dict:
+    """The guard's signed reply among ``frames`` (base64 text), decoded; a failed reply when none is genuine."""
+    for text in frames:
+        try:
+            raw = base64.b64decode(text, validate=True)
+            got, signature, payload = (
+                raw[: seal.NONCE_BYTES],
+                raw[seal.NONCE_BYTES :][:_SIG],
+                raw[seal.NONCE_BYTES + _SIG :],
+            )
+            if got != nonce or not seal.verify(key, nonce, payload, signature):
+                continue
+            size = int.from_bytes(payload[:8], "big")
+            reply, evidence = codec.decode(payload[8 : 8 + size]), codec.decode(payload[8 + size :])
+        except (codec.CodecError, ValueError, TypeError):
+            continue
+        if isinstance(reply, dict) and isinstance(evidence, dict):
+            return {**reply, **{k: evidence.get(k) for k in ("trace", "tamper", "flags")}}
+    return {"ok": False, "error": FORGED, "tamper": ["a reply that the guard did not sign"]}
 
 
 def release_sources(folder: str) -> set[str]:
@@ -160,6 +212,18 @@ class JudgedExecute(LimitedExecute):
     judge_release = Unicode("", help="Folder of the release notebooks (their cells are not the student's)").tag(
         config=True
     )
+    judge_isolation = Unicode(
+        "sandbox", help="'sandbox': kernels run in the grading sandbox; 'off': the guarded kernel without it"
+    ).tag(config=True)
+    judge_kernel_ready = Bool(
+        False, help="The caller (adl4cv-grade, the tests) provides the guarded kernel spec itself"
+    ).tag(config=True)
+    _key: bytes | None = None
+    _greeted = False
+    _kernel_folder: Path | None = None
+    judge_sandboxed = Bool(False, help="Kernels run in the sandbox (the guard may end stray processes)").tag(
+        config=True
+    )
 
     def start_notebook(self, nb) -> None:
         """The judge's per-notebook state too: the assignment's judge tests and the static analysis of ``nb``."""
@@ -168,15 +232,87 @@ class JudgedExecute(LimitedExecute):
             raise ValueError("judge_assignment: JudgedExecute needs the assignment's name")
         self._tests = tests_for(self.judge_assignment)
         self._report = analyse_notebook(self.judge_assignment, nb, release_sources(self.judge_release))
-        self._probing = False
+        self._probing, self._units = False, ()
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._key, self._greeted = None, False  # a fresh kernel per notebook: its guard greets the judge once
+        if not self.judge_assignment:  # plain `nbgrader autograde` / the formgrader: nbgrader names it
+            self.judge_assignment = str(((resources or {}).get("nbgrader") or {}).get("assignment") or "")
+        if not self.judge_seed:
+            self.judge_seed = new_seed()  # a fresh secret per run, never 0
+        if not self.judge_kernel_ready:
+            self._own_kernel()
+        return super().preprocess(nb, resources, km)
+
+    def _own_kernel(self) -> None:
+        """Plain nbgrader: write the guarded kernel spec (sandboxed unless isolation is off) and use it."""
+        from adl4cv_grading import sandbox
+        from adl4cv_grading.limits import Limits
+
+        if self._kernel_folder is None:
+            if self.judge_isolation not in ("sandbox", "off"):
+                raise ValueError(f"judge_isolation: expected 'sandbox' or 'off', got {self.judge_isolation!r}")
+            why = sandbox.why_unavailable() if self.judge_isolation == "sandbox" else ""
+            if why:
+                raise RuntimeError(f"{NO_SANDBOX} ({why})")
+            folder = Path(tempfile.mkdtemp(prefix="adl4cv-kernel-"))
+            if self.judge_isolation == "sandbox":
+                sandbox.kernel_spec(folder, folder / "runtime", Limits(), sandbox.BASE_UID)
+                self._runtime = folder / "runtime"
+            else:
+                sandbox.guard_kernel_spec(folder)
+                self._runtime = None
+            self._kernel_folder = folder
+            self.judge_sandboxed = self.judge_isolation == "sandbox"
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(self._kernel_folder), os.environ.get("JUPYTER_PATH", "")])
+        self.kernel_name = "python3"
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self._kernel_folder is not None and getattr(self, "_runtime", None) is not None:
+            km.transport, km.ip = "ipc", str(self._runtime.resolve() / "kernel")
+        return km
 
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and not self._greeted and self._stopped is None:
+            self._greeted = True
+            self._key = self._hello(index)
         cell, resources = super().preprocess_cell(cell, resources, index)
         if is_test(cell):
             verdict = self._judge(cell, index)
             verdict.write(cell)
-            cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=verdict.line() + "\n"))
+            _score_as_verdict(cell, verdict)
         return cell, resources
+
+    def _hello(self, index: int) -> bytes | None:
+        """Greet the kernel's guard before any notebook cell runs; the session key it publishes (None: no guard)."""
+        try:
+            outputs = self._run_hidden(hello_source(self.judge_assignment, self.judge_sandboxed), index)
+        except KernelLost:
+            return None
+        keys = [o["data"][HELLO_MIME] for o in outputs if HELLO_MIME in o.get("data", {})]
+        try:
+            return bytes.fromhex(keys[0]) if len(keys) == 1 else None
+        except (TypeError, ValueError):
+            return None
+
+    def _run_hidden(self, source: str, index: int) -> list:
+        """Run one judge cell in the kernel at position ``index``; its outputs (never part of the notebook)."""
+        probe_cell = NotebookNode(id="adl4cv-judge-probe", cell_type="code", source=source, metadata={}, outputs=[])
+        self._probing, self._cell_chars, self._cut = True, 0, False
+        kept = self.nb.cells[index]  # nbclient stores the cell it ran at this index: put it back
+        try:
+            self.execute_cell(probe_cell, index, store_history=False)
+        except DeadKernelError:
+            self._stopped = "KernelDied"
+            raise KernelLost("the kernel died while the judge tested this cell") from None
+        except CellTimeoutError:
+            self._stopped = "KernelStuck"
+            raise KernelLost("time limit") from None
+        finally:
+            self._probing = False
+            self.nb.cells[index] = kept
+        return probe_cell.outputs
 
     def _judge(self, cell, index: int) -> Verdict:
         md = cell.metadata["nbgrader"]
@@ -184,6 +320,8 @@ class JudgedExecute(LimitedExecute):
         if self._stopped is not None:
             return Verdict(grade_id, points, 0.0, False, f"not judged: {self._stopped} (see the error above)")
         self._index = index
+        test = self._tests.get(grade_id)
+        self._units = test.units if test is not None else ()
         return run_test(
             self.judge_assignment,
             self._tests.get(grade_id),
@@ -199,40 +337,20 @@ class JudgedExecute(LimitedExecute):
     def _probe(self, name: str, inputs: dict) -> dict:
         if self._stopped is not None:
             raise KernelLost(f"the kernel is gone ({self._stopped})")
-        probe_cell = NotebookNode(
-            id="adl4cv-judge-probe",
-            cell_type="code",
-            source=call_source({"probe": name, "inputs": inputs}),
-            metadata={},
-            outputs=[],
-        )
-        self._probing, self._cell_chars, self._cut = True, 0, False
-        test_cell = self.nb.cells[self._index]  # nbclient stores the cell it ran at this index: put it back
-        try:
-            self.execute_cell(probe_cell, self._index, store_history=False)
-        except DeadKernelError:
-            self._stopped = "KernelDied"
-            raise KernelLost("the kernel died while the judge tested this cell") from None
-        except CellTimeoutError:
-            self._stopped = "KernelStuck"
-            raise KernelLost("time limit") from None
-        finally:
-            self._probing = False
-            self.nb.cells[self._index] = test_cell
-        for out in probe_cell.outputs:
+        if self._key is None:
+            return {"ok": False, "error": NO_GUARD}
+        nonce = seal.new_nonce()
+        request = codec.encode({"probe": name, "inputs": inputs, "units": list(self._units)})
+        frame = base64.b64encode(seal.pack(nonce, seal.encrypt(self._key, nonce, request))).decode()
+        outputs = self._run_hidden(call_source(frame), self._index)
+        for out in outputs:
             if out.get("output_type") == "error" and out.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
                 raise KernelLost("time limit")
-        frames = [o["data"][MIME] for o in probe_cell.outputs if MIME in o.get("data", {})]
-        if len(frames) != 1 or not isinstance(frames[0], str):
-            errors = [
-                f"{o.get('ename')}: {o.get('evalue')}" for o in probe_cell.outputs if o.get("output_type") == "error"
-            ]
+        frames = [o["data"][MIME] for o in outputs if MIME in o.get("data", {})]
+        if not frames:
+            errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
             return {"ok": False, "error": errors[0] if errors else "the kernel gave no answer to the judge"}
-        try:
-            reply = codec.decode(base64.b64decode(frames[0], validate=True))
-        except (codec.CodecError, ValueError) as error:
-            return {"ok": False, "error": f"the kernel's answer is not plain data ({error})"}
-        return reply if isinstance(reply, dict) else {"ok": False, "error": "the kernel's answer is not a dict"}
+        return open_reply(self._key, nonce, frames)
 
     def output(self, outs, msg, display_id, cell_index):
         if self._probing:

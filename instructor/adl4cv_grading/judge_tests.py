@@ -55,6 +55,7 @@ class Context:
     grade_id: str
     call: Callable[[str, dict], Any]  # (probe name, inputs) -> decoded reply
     traces: list[dict] = field(default_factory=list)
+    tamper: list[str] = field(default_factory=list)  # what the guard refused or found changed while probing
 
     def generator(self, salt: str = "") -> torch.Generator:
         """A generator seeded from the run's secret seed, the grade_id and ``salt`` (independent per use)."""
@@ -70,6 +71,7 @@ class Context:
         reply = self.call(name, inputs)
         if isinstance(reply.get("trace"), dict):
             self.traces.append(reply["trace"])
+        self.tamper += [str(t) for t in reply.get("tamper") or () if isinstance(t, str)]
         if not reply.get("ok"):
             error = str(reply.get("error", "")) or "the grading kernel gave no answer"
             first = error.splitlines()[0] if error else error

@@ -3,7 +3,9 @@
 ``run_test`` is called by ``JudgedExecute`` (execute.py) right after a test cell ran in the student's
 kernel: the judge test draws inputs from the run's secret seed, has probes run in the kernel (``call``)
 and compares their plain-data replies with its own references. Delegation (the static analysis of the
-submitted cells and the kernel's trace, against rules.py) turns a passed test into a failed one.
+guard's evidence: what it refused, what ran, what the student's code called; adl4cv_utils.guard) turns a
+passed test into a failed one. The static analysis of the submitted cells never takes points: its
+findings are review notes for the instructor (``Verdict.review``).
 """
 
 from __future__ import annotations
@@ -63,28 +65,32 @@ def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
     ]
 
 
-def _delegation(
-    assignment: str, test: JudgeTest, report: static.Report, traces: list[dict], before: int | None = None
-) -> str:
-    """Why the test's passing result does not count (static findings in cells before ``before``, the trace)."""
-
-    def earlier(findings):
-        return [f for f in findings if before is None or f.cell < before]
-
-    escapes = earlier(report.escapes)
-    if escapes:
-        shown = ", ".join(str(f) for f in escapes[:3])
-        return f"the grader cannot verify code that uses {shown}; such code earns no points (see the notebook's rules)"
+def review_notes(test: JudgeTest, report: static.Report, before: int | None = None) -> list[str]:
+    """What the instructor may want to look at (static findings before ``before``): flagged, never a lost point."""
+    found = [f for f in report.escapes if before is None or f.cell < before]
     for unit in test.units:
-        found = earlier(report.units.get(unit, []))
-        if found:
-            return f"{unit} uses {', '.join(str(f) for f in found[:3])}: the exercise is to write it yourself"
+        found += [f for f in report.units.get(unit, []) if before is None or f.cell < before]
+    return list(dict.fromkeys(str(f) for f in found))
+
+
+def _delegation(assignment: str, test: JudgeTest, traces: list[dict], tamper: list[str]) -> str:
+    """Why the test's passing result does not count: the guard's evidence (tampering, what ran, what was called)."""
+    if tamper:
+        shown = "; ".join(dict.fromkeys(tamper[:3]))
+        return f"the grader cannot verify this test: {shown} while your code was tested (see the notebook's rules)"
+    for unit in test.units:
         for trace in traces:
-            for kind in ("python", "builtins", "ops"):
+            for kind in ("python", "builtins", "ops", "boundary"):
                 for name in trace.get(kind, []):
                     if isinstance(name, str) and rules.forbidden(assignment, unit, name):
                         shown = rules.normalise(name)
                         return f"{unit} ran `{shown}` while it was tested: the exercise is to write it yourself"
+            for name in trace.get("boundary", []):
+                if isinstance(name, str) and rules.runtime_escape(name):
+                    return f"{unit} called `{rules.normalise(name)}`: the grader cannot verify such code"
+                if isinstance(name, str) and rules.not_a_block(assignment, unit, name):
+                    shown = rules.normalise(name)
+                    return f"{unit} called `{shown}`, which is not one of the building blocks the notebook lists"
     return ""
 
 
@@ -130,8 +136,9 @@ def run_test(
             f"your code returned something the test could not use ({type(error).__name__}: {error})",
         )
     # Delegation decides even when the values are wrong too: it is the more useful message.
-    why = _delegation(assignment, test, report, ctx.traces, position)
+    why = _delegation(assignment, test, ctx.traces, ctx.tamper)
     if why:
         verdict = Verdict(grade_id, points, 0.0, False, why)
+    verdict.review = review_notes(test, report, position)
     verdict.seconds = time.perf_counter() - start
     return verdict

@@ -6,6 +6,8 @@ fresh, empty root file system holding only (all read-only unless said otherwise)
 * the system's ``/usr`` (with the ``/bin``, ``/lib``... links of a merged-/usr system) and a few
   files of ``/etc`` that programs need to start (the loader cache, time zone, fonts);
 * the Python interpreter and its environment (``sys.prefix``, ``sys.base_prefix``);
+* an empty folder over any installed copy of the instructor package (``instructor_only``: a
+  non-editable ``pip install`` of the grader into the environment puts it there);
 * ONLY the ``adl4cv_utils`` package directory, at ``/opt/adl4cv/adl4cv_utils`` (on ``PYTHONPATH``):
   not the repository around it, so an instructor-only ``adl4cv_grading/``, ``solutions/``,
   ``tests/``, the course folder and every submission are simply not there;
@@ -27,8 +29,9 @@ allows one (the process limit then counts the user's other processes too, so it 
 ``available()`` says whether this works here (it runs a probe once), ``why_unavailable()`` says in
 one line why not. The grader refuses to grade without it unless ``--isolation off`` is given.
 
-Kernels: ``kernel_spec`` writes a ``python3`` kernel spec whose command is ``wrap`` around
-``ipykernel``. Kernels talk to the grader over Unix sockets (ZeroMQ ``ipc``) in a per-worker runtime
+Kernels: ``kernel_spec`` writes a ``python3`` kernel spec whose command is ``wrap`` around the
+guarded kernel (``python -m adl4cv_utils.guard``: ipykernel with the guard installed first).
+Kernels talk to the grader over Unix sockets (ZeroMQ ``ipc``) in a per-worker runtime
 folder, the only host folder a kernel may write to; the connection file is passed in through a file
 descriptor. Interrupts are sent as messages (``interrupt_mode: message``), not signals.
 """
@@ -178,7 +181,19 @@ def _bind_args(ro_binds: Sequence[Path], rw_binds: Sequence[Path]) -> list[str]:
         args += ["--perms", "0755", "--dir", str(folder)]
     for kind, source, dest in binds:
         args += [kind, str(source), str(dest)]
+    for hidden in instructor_only([dest for _, _, dest in binds]):  # a non-editable install of the grader
+        args += ["--tmpfs", str(hidden)]
     return args
+
+
+def instructor_only(mounted: Sequence[Path]) -> list[Path]:
+    """The installed copies of the instructor package (``adl4cv_grading``, with its references) inside ``mounted``:
+    an empty folder is mounted over each, so that no kernel can import or read them."""
+    found: list[Path] = []
+    for root in mounted:
+        for site in sorted(Path(root).glob("lib*/python*/site-packages")) + sorted(Path(root).glob("site-packages")):
+            found += sorted(p for p in site.glob("adl4cv_grading*") if p.is_dir())
+    return found
 
 
 def _environment(limits: Limits) -> dict[str, str]:
@@ -234,20 +249,31 @@ def kernel_spec(folder: Path, runtime: Path, limits: Limits, uid: int = BASE_UID
     runtime.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         os.chown(runtime, uid, uid)
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(CONNECTION_FILE)]
+    kernel = [sys.executable, "-m", "adl4cv_utils.guard", "-f", str(CONNECTION_FILE)]
     extra = ["--perms", "0444", "--ro-bind-data", "3", str(CONNECTION_FILE)]
     inner = wrap(kernel, scratch=None, limits=limits, rw_binds=[runtime], uid=uid, extra=extra)
     # The shell opens the connection file (0600, the grader's) as fd 3; bwrap copies it in.
     argv = ["/bin/sh", "-c", 'exec "$@" 3<"$0"', "{connection_file}", *inner]
-    spec = {
-        "argv": argv,
-        "display_name": "Python 3 (grading sandbox)",
-        "language": "python",
-        "interrupt_mode": "message",
-        "metadata": {"debugger": False},
-    }
+    return _write_spec(spec_dir, argv, "Python 3 (grading sandbox)")
+
+
+def _write_spec(spec_dir: Path, argv: list[str], display_name: str) -> Path:
+    spec = {"argv": argv, "display_name": display_name, "language": "python", "interrupt_mode": "message"}
+    spec["metadata"] = {"debugger": False}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return spec_dir
+
+
+def guard_kernel_spec(folder: Path, name: str = "python3") -> Path:
+    """Write a 'python3' kernel spec into ``folder/kernels`` that starts the guarded kernel without the sandbox.
+
+    For ``--isolation off`` and the judge's own tests: the guard (adl4cv_utils.guard) still rules on
+    every probe; only the file system, network and process limits of the sandbox are missing.
+    """
+    spec_dir = Path(folder) / "kernels" / name
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "adl4cv_utils.guard", "-f", "{connection_file}"]
+    return _write_spec(spec_dir, argv, "Python 3 (grading guard, no sandbox)")
 
 
 def kernel_client_config(runtime: Path) -> list[str]:

@@ -213,6 +213,12 @@ def _parse(source: str) -> ast.Module | None:
     try:
         return ast.parse(_transform(source))
     except SyntaxError:
+        pass
+    try:  # IPython-only syntax inside a statement (``x = %pwd``, ``y = !ls``): what IPython itself runs
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
         return None  # it fails when it runs; nothing of it can be reached
 
 

@@ -8,7 +8,7 @@ without a verdict scores zero.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import nbformat
@@ -31,13 +31,15 @@ class Verdict:
     got: str | None = None
     max_diff: float | None = None
     seconds: float = 0.0
+    review: list[str] = field(default_factory=list)  # flagged for the instructor (no points taken)
 
     def line(self) -> str:
-        """The one line shown under the test cell in the feedback."""
+        """The line shown under the test cell in the feedback (and a review line when something is flagged)."""
         text = CheckResult(
             self.grade_id, self.passed, self.message, self.expected, self.got, self.max_diff, self.seconds
         )
-        return f"Judge: {self.score:g}/{self.points:g} " + text.summary()
+        review = f"\nFor review by the instructor (no points taken): {'; '.join(self.review)}" if self.review else ""
+        return f"Judge: {self.score:g}/{self.points:g} " + text.summary() + review
 
     def write(self, cell) -> None:
         """Store this verdict in the test cell's metadata."""
@@ -82,6 +84,11 @@ def verdicts(autograded: Path | None) -> dict[str, dict[str, Verdict]]:
 def scores(found: dict[str, dict[str, Verdict]]) -> dict[str, dict[str, float]]:
     """{notebook stem: {grade_id: points}} from the verdicts."""
     return {nb: {g: float(v.score or 0.0) for g, v in cells.items()} for nb, cells in found.items()}
+
+
+def reviews(found: dict[str, dict[str, Verdict]]) -> list[str]:
+    """The review flags of all verdicts (the CSV's review column), each once."""
+    return list(dict.fromkeys(r for cells in found.values() for v in cells.values() for r in v.review or ()))
 
 
 def notes(found: dict[str, dict[str, Verdict]]) -> list[str]:

@@ -82,6 +82,30 @@ import adl4cv_utils.checks
 
 
 @needs_sandbox
+def test_an_installed_grader_is_hidden(tmp_path):
+    """With the grader installed non-editably into a mounted environment, can a kernel import or read it? (No.)"""
+    site = tmp_path / "env" / "lib" / "python3.11" / "site-packages"
+    for name in ("adl4cv_grading", "adl4cv_grading-0.1.dist-info"):
+        (site / name).mkdir(parents=True)
+    (site / "adl4cv_grading" / "__init__.py").write_text("ANSWER = 42\n")
+    (site / "adl4cv_grading" / "reference.py").write_text("def conv2d(): ...\n")
+    assert sandbox.instructor_only([tmp_path / "env"]) == [
+        site / n for n in ("adl4cv_grading", "adl4cv_grading-0.1.dist-info")
+    ]
+    probe = f"""
+import os, sys
+sys.path.insert(0, {str(site)!r})
+print(sorted(os.listdir({str(site / "adl4cv_grading")!r})))
+import adl4cv_grading  # at most an empty namespace package
+print(getattr(adl4cv_grading, "ANSWER", "NO-ANSWER"), os.path.exists({str(site / "adl4cv_grading" / "reference.py")!r}))
+"""
+    cmd = sandbox.wrap([sys.executable, "-c", probe], scratch=None, limits=Limits(), ro_binds=[tmp_path / "env"])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["[]", "NO-ANSWER", "False"], proc.stdout
+
+
+@needs_sandbox
 def test_loopback_listener_receives_nothing():
     """Can sandboxed code connect to a listener on the host's 127.0.0.1? (no)"""
     server = socket.socket()

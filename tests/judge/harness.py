@@ -11,6 +11,7 @@ table of wrong implementations: the release's setup cells run once, then each su
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from conftest import REPO, notebook_path, solution_cell, with_solutions
 from nbclient import NotebookClient
 
 from adl4cv_grading.execute import JudgedExecute
+from adl4cv_grading.sandbox import guard_kernel_spec
 from adl4cv_grading.static import Report
 from adl4cv_grading.verdict import Verdict, is_test
 
@@ -76,11 +78,30 @@ def release_notebook(assignment: str) -> nbformat.NotebookNode:
     return without_demos(nbformat.read(notebook_path("exercises", assignment), as_version=4))
 
 
+GUARD_KERNEL = "adl4cv-guard"
+
+
+def _guard_kernel() -> None:
+    """A kernel spec named GUARD_KERNEL (the guarded kernel without the sandbox), on JUPYTER_PATH."""
+    folder = Path(tempfile.gettempdir()) / f"adl4cv-guard-kernel-{os.getpid()}"
+    guard_kernel_spec(folder, GUARD_KERNEL)
+    paths = os.environ.get("JUPYTER_PATH", "")
+    if str(folder) not in paths.split(os.pathsep):
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(folder), paths) if p)
+
+
 def _executor(assignment: str, seed: int, cell_seconds: float) -> tuple[JudgedExecute, dict]:
     folder = Path(tempfile.mkdtemp(prefix=f"judge-{assignment}-"))
     shutil.copytree(REPO / "exercises" / assignment, folder, dirs_exist_ok=True)
     release = str(REPO / "exercises" / assignment)
-    executor = JudgedExecute(judge_assignment=assignment, judge_seed=seed, judge_release=release, timeout=cell_seconds)
+    _guard_kernel()
+    executor = JudgedExecute(
+        judge_assignment=assignment,
+        judge_seed=seed,
+        judge_release=release,
+        timeout=cell_seconds,
+        kernel_name=GUARD_KERNEL,
+    )
     return executor, {"metadata": {"path": str(folder)}}
 
 
