@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from torchvision.models.resnet import BasicBlock as TorchBasicBlock
 
 from adl4cv_utils.checks.resnet.structure import _require_structure, _shortcut_layers, structure_problems  # noqa: F401
-from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, hinted, run_check
+from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, construct, hinted, run_check
 
 # (in_channels, out_channels, stride): shape kept; stride 2; channels change.
 CASES = ((8, 8, 1), (8, 8, 2), (8, 16, 1))
@@ -72,16 +72,7 @@ def expected_parameters(in_channels: int, out_channels: int, stride: int = 1) ->
 
 
 def _build(cls, c_in: int, c_out: int, stride: int) -> nn.Module:
-    try:
-        block = cls(c_in, c_out, stride=stride)
-    except TypeError as error:
-        raise CheckFailed(
-            f"{getattr(cls, '__name__', cls)}({c_in}, {c_out}, stride={stride}) failed: {error}. "
-            "The constructor must accept: in_channels, out_channels, stride=1"
-        ) from error
-    if not isinstance(block, nn.Module):
-        raise CheckFailed(f"{getattr(cls, '__name__', cls)} must be a subclass of nn.Module")
-    return block
+    return construct(cls, c_in, c_out, stride=stride, contract="in_channels, out_channels, stride=1")
 
 
 def _load(block: nn.Module, ref: nn.Module) -> None:
