@@ -11,27 +11,12 @@ import torch.nn.functional as F
 from conftest import notebook_path
 from torch import nn
 
+from adl4cv_grading.release import source_namespace
 from adl4cv_utils.checks import convolution as cv
 from adl4cv_utils.checks.convolution.no_builtins import BuiltinUsed, forbid_builtins
 
 A = "03_convolution"
-
-
-def _reference_namespace() -> dict:
-    """Run the source notebook's code cells up to the Conv2d solution (no tests, no Colab install)."""
-    nb = nbformat.read(notebook_path("solutions", A), as_version=4)
-    ns: dict = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade") or "%pip" in cell.source:
-            continue
-        exec(compile(cell.source, f"<{meta.get('grade_id', 'cell')}>", "exec"), ns)
-        if meta.get("grade_id") == "conv2d_module":
-            return ns
-    raise AssertionError("no conv2d_module solution cell")
-
-
-REF = _reference_namespace()
+REF = source_namespace(A, until="conv2d_module")
 conv2d, max_pool2d, Conv2d, pair = REF["conv2d"], REF["max_pool2d"], REF["Conv2d"], REF["pair"]
 
 CONV_CHECKS = (
