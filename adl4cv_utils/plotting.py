@@ -21,6 +21,16 @@ def _axes(ax=None, figsize=(6, 4)):
     return ax
 
 
+def _label(ax, xlabel: str, ylabel: str, log: bool):
+    """Name the axes, use a log scale for y when ``log``, add the legend; return ``ax``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
 def plot_history(history: History | Mapping[str, History], ax=None, metric: str = "loss", log: bool = False):
     """Per-epoch train (solid) and validation (dashed) ``metric`` ('loss' or 'acc') of one or more runs."""
     if metric not in {"loss", "acc"}:
@@ -34,12 +44,7 @@ def plot_history(history: History | Mapping[str, History], ax=None, metric: str 
         ax.plot(epochs, train, color=colour, label=f"{name} train".strip())
         if val:
             ax.plot(epochs, val, color=colour, linestyle="--", label=f"{name} val".strip())
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric)
-    if log:
-        ax.set_yscale("log")
-    ax.legend()
-    return ax
+    return _label(ax, "epoch", metric, log)
 
 
 def plot_curves(
@@ -59,12 +64,7 @@ def plot_curves(
         if smooth > 1 and len(values) >= smooth:
             values = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
         ax.plot(values, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if log:
-        ax.set_yscale("log")
-    ax.legend()
-    return ax
+    return _label(ax, xlabel, ylabel, log)
 
 
 def plot_surface_paths(

@@ -6,7 +6,7 @@ Prints (no asserts):
 * the reference conv2d (vectorised with F.unfold) forward time as a ratio of F.conv2d at batch 32,
   64 channels in and out, 32x32 images, kernel 3, padding 1.
 
-The reference code is not duplicated: ``reference_namespace`` runs the source notebook's code
+The reference code is not duplicated: ``source_namespace`` runs the source notebook's code
 cells (imports, the ``pair`` helper and the solution cells, not the tests) from
 ``solutions/03_convolution/convolution.ipynb``. Run from the repository root:
 ``python benchmarks/checks_03_convolution.py``.
@@ -16,29 +16,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
-import nbformat
 import torch
 import torch.nn.functional as F
 
+from adl4cv_grading.release import source_namespace
 from adl4cv_utils.checks import convolution as cv
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "03_convolution" / "convolution.ipynb"
-
-
-def reference_namespace(path: Path = NOTEBOOK) -> dict:
-    """Exec the notebook's code cells up to the last solution cell (skipping tests and the Colab install)."""
-    ns: dict = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade") or "%pip" in cell.source:
-            continue
-        exec(compile(cell.source, f"<{path.name}:{meta.get('grade_id', 'cell')}>", "exec"), ns)
-        if meta.get("grade_id") == "conv2d_module":
-            return ns
-    raise RuntimeError(f"no conv2d_module solution cell in {path}")
-
 
 # (reference function, check name, keyword arguments), in the notebook's order
 CHECKS = (
@@ -95,7 +78,7 @@ def time_forward(ns: dict) -> None:
 
 
 def main() -> None:
-    ns = reference_namespace()
+    ns = source_namespace("03_convolution", until="conv2d_module")
     threads = torch.get_num_threads()
     print(f"torch {torch.__version__}, {threads} thread(s)")
     time_checks(ns)

@@ -148,6 +148,20 @@ def _from_student_exception(name: str, error: BaseException) -> CheckResult:
     return CheckResult(name, False, message, traceback="".join(frames[-4:]) if frames else None)
 
 
+def construct(cls, *args, contract: str, **kwargs) -> torch.nn.Module:
+    """``cls(*args, **kwargs)`` for a student's module class; CheckFailed when the constructor does not take
+    these arguments (naming ``contract``, the arguments it must accept) or the object is not an nn.Module."""
+    name = getattr(cls, "__name__", cls)
+    try:
+        module = cls(*args, **kwargs)
+    except TypeError as error:
+        call = ", ".join([*map(str, args), *(f"{k}={v}" for k, v in kwargs.items())])
+        raise CheckFailed(f"{name}({call}) failed: {error}. The constructor must accept: {contract}") from error
+    if not isinstance(module, torch.nn.Module):
+        raise CheckFailed(f"{name} must be a subclass of nn.Module")
+    return module
+
+
 def short(value: Any, max_items: int = 6) -> str | None:
     """A compact text form of a value (first items of a tensor, with its shape)."""
     if value is None:

@@ -79,3 +79,18 @@ class Context:
                 raise StudentError("not implemented yet (your code raised NotImplementedError)")
             raise StudentError(f"your code raised {first[:500]}", got=error[-1500:])
         return reply.get("value")
+
+    def describe(self, name: str, **inputs) -> dict:
+        """``probe(name, **inputs)`` for a probe that answers with a description: the dict, {} for anything else."""
+        reply = self.probe(name, **inputs)
+        return reply if isinstance(reply, dict) else {}
+
+
+def require_module(desc: dict, call: str, contract: str, not_module: str) -> None:
+    """Fail as the self-checks do when a probe's description ``desc`` of the student's ``call`` (the
+    constructor call, as text) says the constructor raised ("constructor_error", then ``contract`` says
+    what it must take) or built no nn.Module (the message ``not_module``)."""
+    if desc.get("constructor_error"):
+        raise CheckFailed(f"{call} failed: {desc['constructor_error']}. {contract}")
+    if not desc.get("is_module"):
+        raise CheckFailed(not_module)

@@ -59,6 +59,21 @@ def solution_source(assignment: str, grade_id: str, course_dir: Path = REPO_ROOT
     raise ValueError(f"grade_id: no cell {grade_id!r} in solutions/{assignment}")
 
 
+def source_namespace(assignment: str, until: str, course_dir: Path = REPO_ROOT) -> dict:
+    """The names the source notebook's code cells define, run in order up to the solution cell ``until``
+    (test cells and the Colab install skipped; for tests and benchmarks)."""
+    (path,) = sorted((Path(course_dir) / "solutions" / assignment).glob("*.ipynb"))
+    ns: dict = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("grade") or "%pip" in cell.source:
+            continue
+        exec(compile(cell.source, f"<{path.name}:{meta.get('grade_id', 'cell')}>", "exec"), ns)  # noqa: S102 - our own notebook
+        if meta.get("grade_id") == until:
+            return ns
+    raise ValueError(f"until: no solution cell {until!r} in solutions/{assignment}")
+
+
 def differences(expected: Path, actual: Path) -> list[str]:
     """Relative paths that differ between two folders (missing, extra or changed files)."""
     out: list[str] = []

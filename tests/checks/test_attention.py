@@ -84,27 +84,6 @@ def make_sdpa(mistake: str):
     return fn
 
 
-SDPA_WRONG = [
-    ("no_scale", attention.check_sdpa_output, "scores are not scaled"),
-    ("no_scale", attention.check_sdpa_weights, "scores are not scaled"),
-    ("scale_dk", attention.check_sdpa_output, "divided by d_k instead of sqrt(d_k)"),
-    ("softmax_axis", attention.check_sdpa_weights, "softmax runs over the wrong axis"),
-    ("softmax_axis", attention.check_sdpa_output, "softmax runs over the wrong axis"),
-    ("mask_inverted", attention.check_sdpa_causal_mask, "mask is inverted"),
-    ("mask_inverted", attention.check_sdpa_padding_mask, "mask is inverted"),
-    ("mask_after_softmax", attention.check_sdpa_causal_mask, "mask is applied after the softmax"),
-    ("mask_after_softmax", attention.check_sdpa_padding_mask, "mask is applied after the softmax"),
-]
-
-
-@pytest.mark.parametrize("mistake, check, text", SDPA_WRONG, ids=[f"{m}-{c.__name__}" for m, c, _ in SDPA_WRONG])
-def test_wrong_sdpa_fails_naming_the_mistake(mistake, check, text):
-    """Does each known-wrong attention fail the check that targets it, with a message naming the mistake?"""
-    result = check(make_sdpa(mistake))
-    assert not result.passed
-    assert text in result.message, result.summary()
-
-
 def test_mask_mistakes_keep_the_unmasked_points():
     """Does a mask mistake lose only the mask points (output and weights without a mask still pass)?"""
     for mistake in ("mask_inverted", "mask_after_softmax"):
@@ -225,25 +204,34 @@ def make_mha(mistake: str = "", attend=None):
     return MHA
 
 
-MHA_WRONG = [
-    ("view_split", attention.check_mha_self_attention, "heads are split (and merged) without transposing"),
-    ("view_merge", attention.check_mha_self_attention, "heads are merged without transposing back"),
-    ("no_out_proj", attention.check_mha_self_attention, "output projection is missing"),
-    ("kv_swapped", attention.check_mha_self_attention, "k and v projections are swapped"),
-    ("kv_swapped", attention.check_mha_cross_attention, "k and v projections are swapped"),
-    ("from_query", attention.check_mha_cross_attention, "keys and values are computed from the query"),
-    ("scale_embed_dim", attention.check_mha_self_attention, "scaled by sqrt(embed_dim)"),
-    ("averaged_weights", attention.check_mha_self_attention, "averaged over the heads"),
-    ("no_bias", attention.check_mha_interface, "q_proj has no bias"),
-    ("no_value_error", attention.check_mha_interface, "should raise ValueError"),
-    ("wrong_shape", attention.check_mha_cross_attention, "wrong shape, expected (2, 3, 12), got (3, 2, 12)"),
+WRONG = [  # (the wrong code's factory, its mistake, the check that targets it, what the message must say)
+    (make_sdpa, "no_scale", attention.check_sdpa_output, "scores are not scaled"),
+    (make_sdpa, "no_scale", attention.check_sdpa_weights, "scores are not scaled"),
+    (make_sdpa, "scale_dk", attention.check_sdpa_output, "divided by d_k instead of sqrt(d_k)"),
+    (make_sdpa, "softmax_axis", attention.check_sdpa_weights, "softmax runs over the wrong axis"),
+    (make_sdpa, "softmax_axis", attention.check_sdpa_output, "softmax runs over the wrong axis"),
+    (make_sdpa, "mask_inverted", attention.check_sdpa_causal_mask, "mask is inverted"),
+    (make_sdpa, "mask_inverted", attention.check_sdpa_padding_mask, "mask is inverted"),
+    (make_sdpa, "mask_after_softmax", attention.check_sdpa_causal_mask, "mask is applied after the softmax"),
+    (make_sdpa, "mask_after_softmax", attention.check_sdpa_padding_mask, "mask is applied after the softmax"),
+    (make_mha, "view_split", attention.check_mha_self_attention, "heads are split (and merged) without transposing"),
+    (make_mha, "view_merge", attention.check_mha_self_attention, "heads are merged without transposing back"),
+    (make_mha, "no_out_proj", attention.check_mha_self_attention, "output projection is missing"),
+    (make_mha, "kv_swapped", attention.check_mha_self_attention, "k and v projections are swapped"),
+    (make_mha, "kv_swapped", attention.check_mha_cross_attention, "k and v projections are swapped"),
+    (make_mha, "from_query", attention.check_mha_cross_attention, "keys and values are computed from the query"),
+    (make_mha, "scale_embed_dim", attention.check_mha_self_attention, "scaled by sqrt(embed_dim)"),
+    (make_mha, "averaged_weights", attention.check_mha_self_attention, "averaged over the heads"),
+    (make_mha, "no_bias", attention.check_mha_interface, "q_proj has no bias"),
+    (make_mha, "no_value_error", attention.check_mha_interface, "should raise ValueError"),
+    (make_mha, "wrong_shape", attention.check_mha_cross_attention, "wrong shape, expected (2, 3, 12), got (3, 2, 12)"),
 ]
 
 
-@pytest.mark.parametrize("mistake, check, text", MHA_WRONG, ids=[f"{m}-{c.__name__}" for m, c, _ in MHA_WRONG])
-def test_wrong_mha_fails_naming_the_mistake(mistake, check, text):
-    """Does each known-wrong multi-head attention fail the check that targets it, naming the mistake?"""
-    result = check(make_mha(mistake))
+@pytest.mark.parametrize("make, mistake, check, text", WRONG, ids=[f"{m}-{c.__name__}" for _, m, c, _ in WRONG])
+def test_wrong_code_fails_naming_the_mistake(make, mistake, check, text):
+    """Does each known-wrong attention function or module fail the check that targets it, naming the mistake?"""
+    result = check(make(mistake))
     assert not result.passed
     assert text in result.message, result.summary()
 

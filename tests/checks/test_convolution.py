@@ -11,27 +11,12 @@ import torch.nn.functional as F
 from conftest import notebook_path
 from torch import nn
 
+from adl4cv_grading.release import source_namespace
 from adl4cv_utils.checks import convolution as cv
 from adl4cv_utils.checks.convolution.no_builtins import BuiltinUsed, forbid_builtins
 
 A = "03_convolution"
-
-
-def _reference_namespace() -> dict:
-    """Run the source notebook's code cells up to the Conv2d solution (no tests, no Colab install)."""
-    nb = nbformat.read(notebook_path("solutions", A), as_version=4)
-    ns: dict = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade") or "%pip" in cell.source:
-            continue
-        exec(compile(cell.source, f"<{meta.get('grade_id', 'cell')}>", "exec"), ns)
-        if meta.get("grade_id") == "conv2d_module":
-            return ns
-    raise AssertionError("no conv2d_module solution cell")
-
-
-REF = _reference_namespace()
+REF = source_namespace(A, until="conv2d_module")
 conv2d, max_pool2d, Conv2d, pair = REF["conv2d"], REF["max_pool2d"], REF["Conv2d"], REF["pair"]
 
 CONV_CHECKS = (
@@ -190,32 +175,25 @@ def conv_float32(x, weight, bias=None, stride=1, padding=0):
     return conv2d(x, weight, bias, stride, padding).float()
 
 
-@pytest.mark.parametrize(
-    "wrong, check, phrases",
-    [
-        (conv_flipped, cv.check_conv2d_basic, ["case 1", "kernel is flipped", "cross-correlation"]),
-        (conv_transposed, cv.check_conv2d_basic, ["kernel is transposed"]),
-        (conv_one_side, cv.check_conv2d_padding, ["padding is on one side only"]),
-        (conv_replicate, cv.check_conv2d_padding, ["repeating the edge pixels"]),
-        (conv_stride_ignored, cv.check_conv2d_stride, ["stride is ignored"]),
-        (conv_bias_dropped, cv.check_conv2d_bias, ["bias is dropped"]),
-        (conv_bias_per_input, cv.check_conv2d_bias, ["once per input channel"]),
-        (conv_bias_width, cv.check_conv2d_bias, ["broadcast along the width"]),
-        (conv_torch, cv.check_conv2d_basic, ["torch.nn.functional.conv2d", "not allowed"]),
-        (conv_torch, cv.check_conv2d_no_builtin, ["torch.nn.functional.conv2d", "not allowed"]),
-        (conv_torch_hidden, cv.check_conv2d_basic, ["torch.nn.functional.conv2d", "not allowed"]),
-        (conv_unpatchable, cv.check_conv2d_no_builtin, ["ConvolutionBackward0", "torch's own"]),
-        (conv_wrong_shape, cv.check_conv2d_basic, ["wrong shape", "floor((I - K + 2P) / S) + 1"]),
-        (conv_list, cv.check_conv2d_basic, ["expected a tensor, got list"]),
-        (conv_detached, cv.check_conv2d_gradients, ["not connected to the autograd graph"]),
-        (conv_float32, cv.check_conv2d_basic, ["torch.float32", "dtype=x.dtype"]),
-        (conv_flipped, cv.check_conv2d_random, ["kernel is flipped"]),
-    ],
-    ids=lambda v: getattr(v, "__name__", None),
-)
-def test_wrong_conv2d_fails_with_named_mistake(wrong, check, phrases):
-    """Does each wrong conv2d fail its check with a message that names the mistake?"""
-    failed(check(wrong), *phrases)
+CONV_WRONG = [
+    (conv_flipped, cv.check_conv2d_basic, ["case 1", "kernel is flipped", "cross-correlation"]),
+    (conv_transposed, cv.check_conv2d_basic, ["kernel is transposed"]),
+    (conv_one_side, cv.check_conv2d_padding, ["padding is on one side only"]),
+    (conv_replicate, cv.check_conv2d_padding, ["repeating the edge pixels"]),
+    (conv_stride_ignored, cv.check_conv2d_stride, ["stride is ignored"]),
+    (conv_bias_dropped, cv.check_conv2d_bias, ["bias is dropped"]),
+    (conv_bias_per_input, cv.check_conv2d_bias, ["once per input channel"]),
+    (conv_bias_width, cv.check_conv2d_bias, ["broadcast along the width"]),
+    (conv_torch, cv.check_conv2d_basic, ["torch.nn.functional.conv2d", "not allowed"]),
+    (conv_torch, cv.check_conv2d_no_builtin, ["torch.nn.functional.conv2d", "not allowed"]),
+    (conv_torch_hidden, cv.check_conv2d_basic, ["torch.nn.functional.conv2d", "not allowed"]),
+    (conv_unpatchable, cv.check_conv2d_no_builtin, ["ConvolutionBackward0", "torch's own"]),
+    (conv_wrong_shape, cv.check_conv2d_basic, ["wrong shape", "floor((I - K + 2P) / S) + 1"]),
+    (conv_list, cv.check_conv2d_basic, ["expected a tensor, got list"]),
+    (conv_detached, cv.check_conv2d_gradients, ["not connected to the autograd graph"]),
+    (conv_float32, cv.check_conv2d_basic, ["torch.float32", "dtype=x.dtype"]),
+    (conv_flipped, cv.check_conv2d_random, ["kernel is flipped"]),
+]
 
 
 def test_flipped_kernel_loses_every_output_check():
@@ -281,24 +259,17 @@ def pool_detached(x, kernel_size, stride=None):
     return max_pool2d(x.detach(), kernel_size, stride)
 
 
-@pytest.mark.parametrize(
-    "wrong, check, phrases",
-    [
-        (pool_stride_ignored, cv.check_max_pool_basic, ["move by 1 pixel"]),
-        (pool_default_stride_1, cv.check_max_pool_default_stride, ["move by 1 pixel", "kernel_size"]),
-        (pool_average, cv.check_max_pool_basic, ["average pooling"]),
-        (pool_average, cv.check_max_pool_lecture, ["lecture's example", "average pooling"]),
-        (pool_min, cv.check_max_pool_basic, ["minimum"]),
-        (pool_torch, cv.check_max_pool_basic, ["torch.nn.functional.max_pool2d", "not allowed"]),
-        (pool_torch, cv.check_max_pool_no_builtin, ["torch.nn.functional.max_pool2d"]),
-        (pool_detached, cv.check_max_pool_gradient, ["not connected to the autograd graph"]),
-        (pool_stride_ignored, cv.check_max_pool_random, ["move by 1 pixel"]),
-    ],
-    ids=lambda v: getattr(v, "__name__", None),
-)
-def test_wrong_max_pool_fails_with_named_mistake(wrong, check, phrases):
-    """Does each wrong max_pool2d fail its check with a message that names the mistake?"""
-    failed(check(wrong), *phrases)
+POOL_WRONG = [
+    (pool_stride_ignored, cv.check_max_pool_basic, ["move by 1 pixel"]),
+    (pool_default_stride_1, cv.check_max_pool_default_stride, ["move by 1 pixel", "kernel_size"]),
+    (pool_average, cv.check_max_pool_basic, ["average pooling"]),
+    (pool_average, cv.check_max_pool_lecture, ["lecture's example", "average pooling"]),
+    (pool_min, cv.check_max_pool_basic, ["minimum"]),
+    (pool_torch, cv.check_max_pool_basic, ["torch.nn.functional.max_pool2d", "not allowed"]),
+    (pool_torch, cv.check_max_pool_no_builtin, ["torch.nn.functional.max_pool2d"]),
+    (pool_detached, cv.check_max_pool_gradient, ["not connected to the autograd graph"]),
+    (pool_stride_ignored, cv.check_max_pool_random, ["move by 1 pixel"]),
+]
 
 
 def test_default_stride_mistake_keeps_explicit_stride_points():
@@ -354,24 +325,25 @@ class SubclassOfTorch(nn.Conv2d):
     """Inherits nn.Conv2d's forward (torch's convolution)."""
 
 
+MODULE_WRONG = [
+    (module(init_randn), cv.check_conv2d_module_init, ["torch.randn"]),
+    (module(init_no_a), cv.check_conv2d_module_init, ["without a=math.sqrt(5)"]),
+    (module(init_fan_out), cv.check_conv2d_module_init, ["fan_out"]),
+    (module(init_zero_bias), cv.check_conv2d_module_init, ["bias", "all values are equal"]),
+    (module(bias_always=True), cv.check_conv2d_module_shapes, ["bias=False", "must be None"]),
+    (module(weight_shape=lambda i, o, kh, kw: (i, o, kh, kw)), cv.check_conv2d_module_shapes, ["swapped"]),
+    (module(plain_weight=True), cv.check_conv2d_module_shapes, ["nn.Parameter"]),
+    (module(ignore_stride=True), cv.check_conv2d_module_forward, ["case 2", "stride is ignored"]),
+    (SubclassOfTorch, cv.check_conv2d_module_forward, ["nn.Conv2d.forward", "not allowed"]),
+    (SubclassOfTorch, cv.check_conv2d_module_no_builtin, ["not allowed"]),
+]
+
+
 @pytest.mark.parametrize(
-    "wrong, check, phrases",
-    [
-        (module(init_randn), cv.check_conv2d_module_init, ["torch.randn"]),
-        (module(init_no_a), cv.check_conv2d_module_init, ["without a=math.sqrt(5)"]),
-        (module(init_fan_out), cv.check_conv2d_module_init, ["fan_out"]),
-        (module(init_zero_bias), cv.check_conv2d_module_init, ["bias", "all values are equal"]),
-        (module(bias_always=True), cv.check_conv2d_module_shapes, ["bias=False", "must be None"]),
-        (module(weight_shape=lambda i, o, kh, kw: (i, o, kh, kw)), cv.check_conv2d_module_shapes, ["swapped"]),
-        (module(plain_weight=True), cv.check_conv2d_module_shapes, ["nn.Parameter"]),
-        (module(ignore_stride=True), cv.check_conv2d_module_forward, ["case 2", "stride is ignored"]),
-        (SubclassOfTorch, cv.check_conv2d_module_forward, ["nn.Conv2d.forward", "not allowed"]),
-        (SubclassOfTorch, cv.check_conv2d_module_no_builtin, ["not allowed"]),
-    ],
-    ids=lambda v: getattr(v, "__name__", None),
+    "wrong, check, phrases", CONV_WRONG + POOL_WRONG + MODULE_WRONG, ids=lambda v: getattr(v, "__name__", None)
 )
-def test_wrong_module_fails_with_named_mistake(wrong, check, phrases):
-    """Does each wrong Conv2d fail its check with a message that names the mistake?"""
+def test_wrong_code_fails_with_named_mistake(wrong, check, phrases):
+    """Does each wrong conv2d, max_pool2d and Conv2d fail its check with a message that names the mistake?"""
     failed(check(wrong), *phrases)
 
 

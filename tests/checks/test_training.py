@@ -142,20 +142,19 @@ def buggy_evaluate(model, loader, loss_fn):
     return total / len(loader), correct / (len(loader) * loader.batch_size)
 
 
-ALL_CHECKS = [
-    (T.check_dropout_train, Dropout),
-    (T.check_dropout_eval, Dropout),
-    (T.check_dropout_p, Dropout),
-    (T.check_overfit_curve, overfit_one_batch),
-    (T.check_overfit_reaches_zero, overfit_one_batch),
-    (T.check_train_epoch, train_one_epoch),
-    (T.check_train_zero_grad, train_one_epoch),
-    (T.check_train_partial_batch, train_one_epoch),
-    (T.check_train_mode, train_one_epoch),
-    (T.check_train_logits, train_one_epoch),
-    (T.check_evaluate_values, evaluate),
-    (T.check_evaluate_mode, evaluate),
-]
+CHECKS_OF = {  # the reference answer -> the checks that take it
+    Dropout: (T.check_dropout_train, T.check_dropout_eval, T.check_dropout_p),
+    overfit_one_batch: (T.check_overfit_curve, T.check_overfit_reaches_zero),
+    train_one_epoch: (
+        T.check_train_epoch,
+        T.check_train_zero_grad,
+        T.check_train_partial_batch,
+        T.check_train_mode,
+        T.check_train_logits,
+    ),
+    evaluate: (T.check_evaluate_values, T.check_evaluate_mode),
+}
+ALL_CHECKS = [(check, answer) for answer, checks in CHECKS_OF.items() for check in checks]
 
 
 def test_reference_passes_every_check():

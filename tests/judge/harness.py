@@ -147,6 +147,13 @@ def assert_group(assignment: str, table: dict, cells: dict[str, tuple[str, ...]]
                     assert v.message, f"{name}: {test} failed without a message"
 
 
+def assert_lost(verdicts: dict[str, Verdict], failing, text: str) -> None:
+    """Each test cell in ``failing`` failed with zero points and a message that contains ``text``."""
+    for gid in failing:
+        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
+        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
+
+
 class JudgeSession:
     """One kernel with the release's setup cells run; ``verdicts`` judges a submission's answer cells."""
 

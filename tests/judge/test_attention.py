@@ -83,19 +83,6 @@ SDPA_WRONG = {
 }
 
 
-@pytest.mark.parametrize("mistake", list(SDPA_WRONG))
-def test_wrong_sdpa_loses_the_cells_it_fails(judged, mistake):
-    """Does each known-wrong attention fail the cells that test its mistake, with a message naming it,
-    and keep the points of the cells it does not touch (sdpa cells only: MHA uses it too)?"""
-    source, failing, text = SDPA_WRONG[mistake]
-    verdicts = judged.verdicts({"sdpa": source}, SDPA_IDS, seed=5)
-    for gid in failing:
-        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
-        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
-    if mistake.startswith("mask"):  # a mask mistake keeps the points without a mask
-        assert verdicts["sdpa_output"].passed and verdicts["sdpa_weights"].passed
-
-
 MHA_WRONG = {
     "view_split": (
         edit(
@@ -190,16 +177,29 @@ MHA_WRONG = {
 }
 
 
-@pytest.mark.parametrize("mistake", list(MHA_WRONG))
-def test_wrong_mha_loses_the_cells_it_fails(judged, mistake):
-    """Does each known-wrong multi-head attention fail the cells that test its mistake, naming it, while
-    the attention cells keep their points?"""
-    source, failing, text = MHA_WRONG[mistake]
-    verdicts = judged.verdicts({"mha": source}, seed=6)
-    for gid in failing:
-        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
-        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
-    assert all(verdicts[gid].passed for gid in SDPA_IDS)
+# One judge run per wrong answer: (the cells it runs (None: all), seed) of each answer cell.
+RUNS = {"sdpa": (SDPA_IDS, 5), "mha": (None, 6)}
+WRONG = {(cell, m): row for cell, table in (("sdpa", SDPA_WRONG), ("mha", MHA_WRONG)) for m, row in table.items()}
+
+
+def _kept(cell: str, mistake: str) -> list[str]:
+    """The cells a wrong answer must not cost: a mask mistake keeps the sdpa points without a mask, and a
+    wrong MultiHeadAttention keeps every attention point (sdpa cells only: MHA uses it too)."""
+    if cell == "mha":
+        return SDPA_IDS
+    return ["sdpa_output", "sdpa_weights"] if mistake.startswith("mask") else []
+
+
+@pytest.mark.parametrize("cell, mistake", list(WRONG), ids=[f"{c}-{m}" for c, m in WRONG])
+def test_wrong_answer_loses_the_cells_it_fails(judged, cell, mistake):
+    """Does each known-wrong attention or multi-head attention fail the cells that test its mistake, with a
+    message naming it, and keep the points of the cells it does not touch?"""
+    source, failing, text = WRONG[cell, mistake]
+    ids, seed = RUNS[cell]
+    verdicts = judged.verdicts({cell: source}, ids, seed=seed)
+    harness.assert_lost(verdicts, failing, text)
+    kept = _kept(cell, mistake)
+    assert all(verdicts[gid].passed for gid in kept), {g: verdicts[g].message for g in kept}
 
 
 def test_mistake_inside_the_attention_is_named_by_the_mha_cells(judged):
@@ -287,9 +287,7 @@ def test_broken_code_gets_failed_verdicts(judged, case):
     message saying what it did (and does the judge go on)?"""
     replacements, failing, text = BROKEN[case]
     verdicts = judged.verdicts(replacements, seed=8)
-    for gid in failing:
-        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
-        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
+    harness.assert_lost(verdicts, failing, text)
 
 
 # ---------------------------------------------------------------------------------------------

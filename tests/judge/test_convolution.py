@@ -279,9 +279,7 @@ def test_wrong_code_loses_the_cells_it_fails(judged, mistake):
     naming it (and does the judge go on)?"""
     replacements, failing, text = WRONG[mistake]
     verdicts = judged.verdicts(replacements, seed=5)
-    for gid in failing:
-        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
-        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
+    harness.assert_lost(verdicts, failing, text)
     for gid, text in MUST_SAY.get(mistake, {}).items():
         assert text in verdicts[gid].message, (gid, verdicts[gid].message)
 
@@ -364,9 +362,7 @@ def test_delegation_loses_the_delegated_points(judged, case):
     aliased import) lose the cells of its unit, naming what it used?"""
     replacements, failing, text = DELEGATIONS[case]
     verdicts = judged.verdicts(replacements, seed=7)
-    for gid in failing:
-        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
-        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
+    harness.assert_lost(verdicts, failing, text)
 
 
 def test_pool_delegation_keeps_the_conv_points(judged):

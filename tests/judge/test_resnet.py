@@ -127,9 +127,7 @@ def test_wrong_block_loses_the_cells_it_fails(judged, mistake):
     mistake in forward keep the structure cells' points)?"""
     source, failing, text = WRONG[mistake]
     verdicts = judged.verdicts({"basic_block": source}, seed=5)
-    for gid in failing:
-        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
-        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
+    harness.assert_lost(verdicts, failing, text)
     if mistake in KEEPS_STRUCTURE:
         assert all(verdicts[gid].passed for gid in STRUCTURE), {g: verdicts[g].message for g in STRUCTURE}
     assert sum(v.score for v in verdicts.values()) < sum(judged.points.values())
@@ -197,9 +195,7 @@ def test_broken_block_gets_failed_verdicts(judged, case):
     message saying what it did (and does the judge go on)?"""
     source, failing, text = BROKEN[case]
     verdicts = judged.verdicts({"basic_block": source}, seed=8)
-    for gid in failing:
-        assert not verdicts[gid].passed and verdicts[gid].score == 0, (gid, verdicts[gid].message)
-        assert text in verdicts[gid].message, (gid, verdicts[gid].message)
+    harness.assert_lost(verdicts, failing, text)
     for gid, text in BROKEN_TEXT.get(case, {}).items():
         assert text in verdicts[gid].message, (gid, verdicts[gid].message)
 

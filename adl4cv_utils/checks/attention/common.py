@@ -8,6 +8,7 @@ simulators refuse an empty mistake, so nothing here is an answer.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -112,11 +113,17 @@ def _compare_sdpa(fn, q, k, v, mask, case: str) -> float:
     args = (q.clone(), k.clone(), v.clone()) + ((mask.clone(),) if mask is not None else ())
     got_out, got_w = _unpack(fn(*args), "scaled_dot_product_attention")
     ref = reference_attention(q, k, v, mask)
-    exp_out, exp_w = ref.output, ref.weights
-    with hinted(lambda: diagnose_sdpa(q, k, v, mask, got_out, got_w)):
-        diff = compare(f"{case}: weights", exp_w, got_w, ATOL, RTOL)
-        diff = max(diff, compare(f"{case}: output", exp_out, got_out, ATOL, RTOL))
-    return diff
+    hint = functools.partial(diagnose_sdpa, q, k, v, mask, got_out, got_w)  # runs only on a mismatch
+    return compare_attention(case, (ref.output, ref.weights), (got_out, got_w), hint)
+
+
+def compare_attention(where: str, expected: tuple, got: tuple, hint, shapes: tuple = ("", "")) -> float:
+    """The largest difference of (output, weights) ``got`` from ``expected``, the weights compared first;
+    a mismatch ends with "looks like <hint()>" (``shapes``: the (output, weights) shapes named in it)."""
+    (exp_out, exp_w), (got_out, got_w) = expected, got
+    with hinted(hint):
+        diff = compare(f"{where}: weights{shapes[1]}", exp_w, got_w, ATOL, RTOL)
+        return max(diff, compare(f"{where}: output{shapes[0]}", exp_out, got_out, ATOL, RTOL))
 
 
 def _check_fn(fn) -> None:

@@ -10,24 +10,24 @@ through ``attention``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import torch
 from torch import nn
 
 from adl4cv_utils.checks.attention.common import (
-    ATOL,
-    RTOL,
     SDPA_MISTAKES,
     _matches,
     _randn,
     _unpack,
     attention_variant,
     causal_mask,
+    compare_attention,
     padding_mask,
     reference_attention,
 )
-from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, hinted, run_check
+from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, construct, run_check
 
 # ---------------------------------------------------------------------------------------------
 # Multi-head attention: the reference, the known mistakes and the side-by-side harness.
@@ -133,15 +133,7 @@ def diagnose_mha(params, h, query, key, value, mask, got_out, got_w, right_out, 
 
 
 def _build_mha(cls, e: int, h: int) -> nn.Module:
-    try:
-        module = cls(e, h)
-    except TypeError as error:
-        raise CheckFailed(
-            f"{getattr(cls, '__name__', cls)}({e}, {h}) failed: {error}. "
-            "The constructor must accept: embed_dim, num_heads"
-        ) from error
-    if not isinstance(module, nn.Module):
-        raise CheckFailed(f"{getattr(cls, '__name__', cls)} must be a subclass of nn.Module")
+    module = construct(cls, e, h, contract="embed_dim, num_heads")
     for name in PROJECTIONS:
         layer = getattr(module, name, None)
         if not isinstance(layer, nn.Linear):
@@ -175,12 +167,9 @@ def _mha_side_by_side(cls, e, h, lq, lk, mask=None, cross=True, seed=0, case="")
 def compare_mha(where: str, ref, params, h: int, inputs: tuple, got: tuple) -> float:
     """The largest difference of (output, weights) ``got`` from the reference on ``inputs`` = (q, k, v, mask);
     a mismatch names the known mistake it matches (``params``: the projections' weights)."""
-    exp_out, exp_w = run_reference_mha(ref, *inputs)
-    got_out, got_w = got
-    with hinted(lambda: diagnose_mha(params, h, *inputs, got_out, got_w, exp_out, exp_w)):
-        diff = compare(f"{where}: weights (B, num_heads, Lq, Lk)", exp_w, got_w, ATOL, RTOL)
-        diff = max(diff, compare(f"{where}: output (B, Lq, embed_dim)", exp_out, got_out, ATOL, RTOL))
-    return diff
+    expected = run_reference_mha(ref, *inputs)
+    hint = functools.partial(diagnose_mha, params, h, *inputs, *got, *expected)  # runs only on a mismatch
+    return compare_attention(where, expected, got, hint, (" (B, Lq, embed_dim)", " (B, num_heads, Lq, Lk)"))
 
 
 def _check_cls(cls) -> None:

@@ -61,7 +61,7 @@ def mha_interface(ns: dict, embed_dim: int, num_heads: int, bad_embed_dim: int, 
     """The class's forward arguments, the layout of ``cls(embed_dim, num_heads)`` and what
     ``cls(bad_embed_dim, bad_num_heads)`` raises (its exception's type name, '' when nothing)."""
     cls = student(ns, "MultiHeadAttention")
-    info = {"is_class": isinstance(cls, type), "forward_args": [], "construct_error": "", "is_module": False}
+    info = {"is_class": isinstance(cls, type), "forward_args": [], "constructor_error": "", "is_module": False}
     if not info["is_class"]:
         return info
     try:
@@ -71,7 +71,7 @@ def mha_interface(ns: dict, embed_dim: int, num_heads: int, bad_embed_dim: int, 
     try:
         module = cls(embed_dim, num_heads)
     except TypeError as error:
-        info["construct_error"] = f"{type(error).__name__}: {error}"
+        info["constructor_error"] = f"{type(error).__name__}: {error}"
         return info
     info["is_module"] = isinstance(module, nn.Module)
     if info["is_module"]:

@@ -13,6 +13,8 @@ re-exported here, so test cells only import ``convolution``.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -20,11 +22,10 @@ from adl4cv_utils.checks.convolution.common import (
     DTYPE,
     POOL_SHAPE_HINT,
     SHAPE_HINT,
-    _backward,
     _callable,
-    _compare_grads,
     _randn,
     _seed,
+    compare_gradients,
     compare_output,
     describe,
     guarded,
@@ -66,12 +67,10 @@ def run_conv_case(conv2d, case: dict, index: int, seed: int, grads: bool = False
         F.conv2d(x, w, b, stride, padding), got, where, conv_mistakes(x, w, b, stride, padding), SHAPE_HINT
     )
     if grads:
-        ref = [t.clone().requires_grad_() if t is not None else None for t in (x, w, b)]
-        out = F.conv2d(*ref, stride, padding)
-        g = _randn(out.shape, gen)
-        (out * g).sum().backward()
-        _backward(got, g, conv2d, where)
-        diff = max(diff, _compare_grads(zip(("x", "weight", "bias"), mine, ref), where))
+        names = ("x", "weight", "bias")
+        reference = functools.partial(F.conv2d, stride=stride, padding=padding)
+        inputs, mine_by_name = dict(zip(names, (x, w, b))), dict(zip(names, mine))
+        diff = max(diff, compare_gradients(reference, inputs, mine_by_name, got, conv2d, where, gen))
     return diff
 
 
@@ -87,12 +86,8 @@ def run_pool_case(max_pool2d, case: dict, index: int, seed: int, grads: bool = F
     got = guarded(lambda: max_pool2d(*args), max_pool2d)
     diff = compare_output(F.max_pool2d(x, k, s), got, where, pool_mistakes(x, k, s), POOL_SHAPE_HINT)
     if grads:
-        ref = x.clone().requires_grad_()
-        out = F.max_pool2d(ref, k, s)
-        g = _randn(out.shape, gen)
-        (out * g).sum().backward()
-        _backward(got, g, max_pool2d, where)
-        diff = max(diff, _compare_grads([("x", mine, ref)], where))
+        reference = functools.partial(F.max_pool2d, kernel_size=k, stride=s)
+        diff = max(diff, compare_gradients(reference, {"x": x}, {"x": mine}, got, max_pool2d, where, gen))
     return diff
 
 

@@ -122,3 +122,15 @@ def _compare_grads(pairs, where: str) -> float:
             fail.message = f"{where}: {fail.message}"
             raise
     return diff
+
+
+def compare_gradients(reference: Callable, inputs: dict, mine: dict, got, student, where: str, gen) -> float:
+    """The largest difference of the input gradients when one upstream gradient, drawn from ``gen`` in the
+    output's shape, is backpropagated through torch's ``reference`` (run on fresh copies of ``inputs``, by
+    name) and through the student's output ``got`` (built from ``mine``, the same names); None inputs skip."""
+    ref = {name: t.clone().requires_grad_() if t is not None else None for name, t in inputs.items()}
+    out = reference(*ref.values())
+    g = _randn(out.shape, gen)
+    (out * g).sum().backward()
+    _backward(got, g, student, where)
+    return _compare_grads(((name, mine[name], ref[name]) for name in ref), where)

@@ -106,67 +106,56 @@ def _adam(variant: str):
     return step
 
 
-MISTAKES: dict[str, dict[str, tuple[Callable, str]]] = {
+HINTS: dict[str, dict[str, str]] = {  # optimizer -> known mistake -> what the failure message says
     "sgd_momentum": {
         "ema": (
-            _sgd("ema"),
             "the velocity is an average v = momentum*v + (1 - momentum)*grad; the lecture "
-            "and torch.optim.SGD use v = momentum*v + grad",
+            "and torch.optim.SGD use v = momentum*v + grad"
         ),
-        "no_state": (_sgd("no_state"), "the velocity is not carried over between steps: keep it in self.state[p]"),
-        "no_momentum": (_sgd("no_momentum"), "momentum has no effect: this is plain SGD"),
-        "sign": (_sgd("sign"), "the step goes uphill: subtract lr * v from the parameter"),
-        "nesterov": (_sgd("nesterov"), "this is Nesterov momentum; use theta = theta - lr * v"),
+        "no_state": "the velocity is not carried over between steps: keep it in self.state[p]",
+        "no_momentum": "momentum has no effect: this is plain SGD",
+        "sign": "the step goes uphill: subtract lr * v from the parameter",
+        "nesterov": "this is Nesterov momentum; use theta = theta - lr * v",
         "old_velocity": (
-            _sgd("old_velocity"),
-            "the update uses the old velocity: compute v^(k+1) first, then theta^(k+1) = theta^k - lr * v^(k+1)",
+            "the update uses the old velocity: compute v^(k+1) first, then theta^(k+1) = theta^k - lr * v^(k+1)"
         ),
     },
     "rmsprop": {
-        "eps_in_sqrt": (_rmsprop("eps_in_sqrt"), "eps is inside the square root; RMSProp divides by sqrt(s) + eps"),
-        "no_sqrt": (_rmsprop("no_sqrt"), "the square root is missing: divide by sqrt(s) + eps"),
-        "no_one_minus": (_rmsprop("no_one_minus"), "the (1 - beta) factor on grad**2 is missing"),
-        "no_state": (
-            _rmsprop("no_state"),
-            "the running average s is not carried over between steps: keep it in self.state[p]",
-        ),
-        "swapped": (_rmsprop("swapped"), "beta and (1 - beta) are swapped: s = beta*s + (1 - beta)*grad**2"),
-        "bias_corrected": (_rmsprop("bias_corrected"), "RMSProp has no bias correction (that is Adam)"),
-        "sign": (_rmsprop("sign"), "the step goes uphill: subtract the update"),
+        "eps_in_sqrt": "eps is inside the square root; RMSProp divides by sqrt(s) + eps",
+        "no_sqrt": "the square root is missing: divide by sqrt(s) + eps",
+        "no_one_minus": "the (1 - beta) factor on grad**2 is missing",
+        "no_state": "the running average s is not carried over between steps: keep it in self.state[p]",
+        "swapped": "beta and (1 - beta) are swapped: s = beta*s + (1 - beta)*grad**2",
+        "bias_corrected": "RMSProp has no bias correction (that is Adam)",
+        "sign": "the step goes uphill: subtract the update",
     },
     "adam": {
         "slide_bias_correction": (
-            _adam("slide_bias_correction"),
             "the bias correction divides by (1 - beta1) "
-            "as on the slide; it must divide by (1 - beta1**t) with t the step count from 1",
+            "as on the slide; it must divide by (1 - beta1**t) with t the step count from 1"
         ),
         "slide_m": (
-            _adam("slide_m"),
             "the bias correction of m divides by (1 - beta1) as on the slide; it must divide by (1 - beta1**t) "
-            "with t the step count from 1",
+            "with t the step count from 1"
         ),
         "slide_v": (
-            _adam("slide_v"),
             "the bias correction of v divides by (1 - beta2) as on the slide; it must divide by (1 - beta2**t) "
-            "with t the step count from 1",
+            "with t the step count from 1"
         ),
-        "no_bias_correction": (
-            _adam("no_bias_correction"),
-            "there is no bias correction: use m/(1 - beta1**t) and v/(1 - beta2**t)",
-        ),
-        "eps_in_sqrt": (
-            _adam("eps_in_sqrt"),
-            "eps is inside the square root (as on the slide); Adam divides by sqrt(v_hat) + eps",
-        ),
-        "t_plus_one": (_adam("t_plus_one"), "the bias correction uses t + 1: the first step must use t = 1"),
-        "store_corrected": (
-            _adam("store_corrected"),
-            "the bias-corrected m_hat and v_hat are stored in the state; keep the raw m and v there",
-        ),
-        "no_one_minus": (_adam("no_one_minus"), "the first moment misses the (1 - beta1) factor on grad"),
-        "betas_swapped": (_adam("betas_swapped"), "beta1 and beta2 are swapped: beta1 is for m, beta2 for v"),
-        "sign": (_adam("sign"), "the step goes uphill: subtract the update"),
+        "no_bias_correction": "there is no bias correction: use m/(1 - beta1**t) and v/(1 - beta2**t)",
+        "eps_in_sqrt": "eps is inside the square root (as on the slide); Adam divides by sqrt(v_hat) + eps",
+        "t_plus_one": "the bias correction uses t + 1: the first step must use t = 1",
+        "store_corrected": "the bias-corrected m_hat and v_hat are stored in the state; keep the raw m and v there",
+        "no_one_minus": "the first moment misses the (1 - beta1) factor on grad",
+        "betas_swapped": "beta1 and beta2 are swapped: beta1 is for m, beta2 for v",
+        "sign": "the step goes uphill: subtract the update",
     },
+}
+
+UPDATES: dict[str, Callable] = {"sgd_momentum": _sgd, "rmsprop": _rmsprop, "adam": _adam}
+# optimizer -> known mistake -> (its functional update, its hint)
+MISTAKES: dict[str, dict[str, tuple[Callable, str]]] = {
+    kind: {name: (UPDATES[kind](name), hint) for name, hint in hints.items()} for kind, hints in HINTS.items()
 }
 
 

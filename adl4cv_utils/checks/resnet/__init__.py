@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from torchvision.models.resnet import BasicBlock as TorchBasicBlock
 
 from adl4cv_utils.checks.resnet.structure import _require_structure, _shortcut_layers, structure_problems  # noqa: F401
-from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, hinted, run_check
+from adl4cv_utils.checks.result import CheckArgumentError, CheckFailed, compare, construct, hinted, run_check
 
 # (in_channels, out_channels, stride): shape kept; stride 2; channels change.
 CASES = ((8, 8, 1), (8, 8, 2), (8, 16, 1))
@@ -72,16 +72,7 @@ def expected_parameters(in_channels: int, out_channels: int, stride: int = 1) ->
 
 
 def _build(cls, c_in: int, c_out: int, stride: int) -> nn.Module:
-    try:
-        block = cls(c_in, c_out, stride=stride)
-    except TypeError as error:
-        raise CheckFailed(
-            f"{getattr(cls, '__name__', cls)}({c_in}, {c_out}, stride={stride}) failed: {error}. "
-            "The constructor must accept: in_channels, out_channels, stride=1"
-        ) from error
-    if not isinstance(block, nn.Module):
-        raise CheckFailed(f"{getattr(cls, '__name__', cls)} must be a subclass of nn.Module")
-    return block
+    return construct(cls, c_in, c_out, stride=stride, contract="in_channels, out_channels, stride=1")
 
 
 def _load(block: nn.Module, ref: nn.Module) -> None:
@@ -174,6 +165,27 @@ def _call(block: nn.Module, x: torch.Tensor, where: str, c_in: int, c_out: int, 
 def _input(c_in: int, size=(8, 8), batch: int = 4, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(100 + seed)
     return torch.randn(batch, c_in, *size, generator=gen, dtype=torch.float64)
+
+
+def _gradient_cases(cls, size: tuple, seed: int, zero_convs: bool = False):
+    """Per case (c_in, c_out, stride) of CASES: the case, the student's block and the reference loaded alike
+    (both convs' weights zeroed when ``zero_convs``), the input x of ``size`` and the gradients of x
+    (reference first) under a seeded upstream gradient; the blocks' parameters keep theirs."""
+    for i, (c_in, c_out, stride) in enumerate(CASES):
+        block, ref = _pair(cls, c_in, c_out, stride, seed=seed + i)
+        if zero_convs:
+            with torch.no_grad():
+                for module in (block, ref):
+                    module.conv1.weight.zero_()
+                    module.conv2.weight.zero_()
+        x = _input(c_in, size, seed=i)  # (4, c_in, H, W)
+        upstream = _input(c_out, (size[0] // stride, size[1] // stride), seed=seed + 30 + i)  # (4, c_out, H/s, W/s)
+        grads = []
+        for module in (ref, block):
+            xx = x.clone().requires_grad_()
+            (module(xx) * upstream).sum().backward()
+            grads.append(xx.grad)
+        yield (c_in, c_out, stride), block, ref, x, grads
 
 
 def _compare_forward(cls, c_in, c_out, stride, train: bool, size=(8, 8), batch=4, seed=0) -> float:
@@ -300,20 +312,7 @@ def check_skip_gradient(cls):
     """With both convs' weights set to zero, does the input still get torchvision's gradient (via the shortcut)?"""
     _check_cls(cls)
     diff = 0.0
-    for i, (c_in, c_out, stride) in enumerate(CASES):
-        block, ref = _pair(cls, c_in, c_out, stride, seed=20 + i)
-        with torch.no_grad():
-            for module in (block, ref):
-                module.conv1.weight.zero_()
-                module.conv2.weight.zero_()
-        x = _input(c_in, seed=i)
-        upstream = _input(c_out, (8 // stride, 8 // stride), seed=50 + i)
-        grads = []
-        for module in (ref, block):
-            xx = x.clone().requires_grad_()
-            out = module(xx)
-            (out * upstream).sum().backward()
-            grads.append(xx.grad)
+    for (c_in, c_out, stride), block, ref, x, grads in _gradient_cases(cls, (8, 8), seed=20, zero_convs=True):
         where = f"block({c_in}, {c_out}, stride={stride}) with conv1 and conv2 weights zeroed"
         if grads[1] is None or (torch.is_tensor(grads[1]) and not grads[1].abs().any()):
             raise CheckFailed(
@@ -332,15 +331,7 @@ def check_backward(cls):
     """Are the gradients of the input and of every parameter the same as torchvision's (train mode)?"""
     _check_cls(cls)
     diff = 0.0
-    for i, (c_in, c_out, stride) in enumerate(CASES):
-        block, ref = _pair(cls, c_in, c_out, stride, seed=30 + i)
-        x = _input(c_in, (6, 6), seed=i)
-        upstream = _input(c_out, (6 // stride, 6 // stride), seed=60 + i)
-        grads = []
-        for module in (ref, block):
-            xx = x.clone().requires_grad_()
-            (module(xx) * upstream).sum().backward()
-            grads.append(xx.grad)
+    for (c_in, c_out, stride), block, ref, _, grads in _gradient_cases(cls, (6, 6), seed=30):
         where = f"block({c_in}, {c_out}, stride={stride})"
         diff = max(diff, compare(f"{where}: gradient of the input", grads[0], grads[1], ATOL, RTOL))
         ref_params = {f"{n}.{k}": p for n, m in reference_layers(ref).items() for k, p in m.named_parameters()}

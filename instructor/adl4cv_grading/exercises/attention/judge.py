@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from adl4cv_grading.judge_tests import Context, judge_test
+from adl4cv_grading.judge_tests import Context, judge_test, require_module
 from adl4cv_utils.checks.attention import ATOL, RTOL, causal_mask, diagnose_sdpa, padding_mask
 from adl4cv_utils.checks.attention.mha import PROJECTIONS, compare_mha
 from adl4cv_utils.checks.result import CheckFailed, compare, hinted
@@ -157,8 +157,7 @@ def _sdpa_gradients(ctx: Context, gen: torch.Generator) -> float:
     b, length, d_k, d_v = _size(gen, 1, 4), _size(gen, 3, 7), _size(gen, 2, 6), _size(gen, 2, 6)
     q, k, v = _randn(gen, b, length, d_k), _randn(gen, b, length, d_k), _randn(gen, b, length, d_v)
     mask, g_out, g_w = causal_mask(length), _randn(gen, b, length, d_v), _randn(gen, b, length, length)
-    reply = ctx.probe("attention.sdpa", q=q, k=k, v=v, mask=mask, g_out=g_out, g_w=g_w)
-    reply = reply if isinstance(reply, dict) else {}
+    reply = ctx.describe("attention.sdpa", q=q, k=k, v=v, mask=mask, g_out=g_out, g_w=g_w)
     _unpack(reply.get("result"), SDPA)
     if not reply.get("connected"):
         raise CheckFailed(
@@ -220,8 +219,7 @@ def _check_layout(layout: dict, e: int) -> None:
 
 
 def _mha_reply(ctx: Context, e: int, h: int, weights: dict, **inputs) -> dict:
-    reply = ctx.probe("attention.mha", embed_dim=e, num_heads=h, weights=weights, **inputs)
-    reply = reply if isinstance(reply, dict) else {}
+    reply = ctx.describe("attention.mha", embed_dim=e, num_heads=h, weights=weights, **inputs)
     if not reply.get("is_module"):
         raise CheckFailed(f"{MHA}({e}, {h}) must be an nn.Module")
     _check_layout(reply.get("layout"), e)
@@ -256,20 +254,15 @@ def _heads(gen, low: int = 2, high: int = 5) -> tuple[int, int]:
 def mha_interface(ctx: Context):
     gen = ctx.generator("shapes")
     e, h = _heads(gen)
-    info = ctx.probe("attention.mha_interface", embed_dim=e, num_heads=h, bad_embed_dim=e + 1, bad_num_heads=h)
-    info = info if isinstance(info, dict) else {}
+    info = ctx.describe("attention.mha_interface", embed_dim=e, num_heads=h, bad_embed_dim=e + 1, bad_num_heads=h)
     if not info.get("is_class"):
         raise CheckFailed(f"{MHA} must be a class (a subclass of nn.Module)")
     args = info.get("forward_args") or []
     missing = [n for n in ("query", "key", "value", "mask") if n not in args]
     if missing:
         raise CheckFailed(f"forward should take (query, key, value, mask=None); missing {missing}")
-    if info.get("construct_error"):
-        raise CheckFailed(
-            f"{MHA}({e}, {h}) failed: {info['construct_error']}. The constructor must accept: embed_dim, num_heads"
-        )
-    if not info.get("is_module"):
-        raise CheckFailed(f"{MHA} must be a subclass of nn.Module")
+    contract = "The constructor must accept: embed_dim, num_heads"
+    require_module(info, f"{MHA}({e}, {h})", contract, f"{MHA} must be a subclass of nn.Module")
     _check_layout(info.get("layout"), e)
     extra = sorted(n for n in info.get("parameters") or [] if str(n).split(".")[0] not in PROJECTIONS)
     if extra:

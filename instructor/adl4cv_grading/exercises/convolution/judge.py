@@ -40,8 +40,7 @@ def _conv_case(ctx: Context, draw: Draw, case: dict, index: int, grads: bool = F
     refs = [t.clone().requires_grad_() for t in (x, w, b) if t is not None]
     expected = F.conv2d(*refs[:2], refs[2] if b is not None else None, stride, padding)
     g = draw.randn(expected.shape) if grads else None
-    reply = ctx.probe("convolution.conv2d", x=x, weight=w, bias=b, options=options, g_out=g)
-    reply = reply if isinstance(reply, dict) else {}
+    reply = ctx.describe("convolution.conv2d", x=x, weight=w, bias=b, options=options, g_out=g)
     where = f"case {index + 1} ({describe(case)})"
     mistakes = conv_mistakes(x, w, b, stride, padding)
     diff = compare_output(expected.detach(), reply.get("out"), where, mistakes, SHAPE_HINT)
@@ -159,8 +158,7 @@ def _pool_case(ctx: Context, draw: Draw, case: dict, index: int, grads: bool = F
     expected = F.max_pool2d(ref, k, s)
     g = draw.randn(expected.shape) if grads else None
     args = [case["k"]] + ([case["stride"]] if "stride" in case else [])
-    reply = ctx.probe("convolution.max_pool2d", x=x, args=args, g_out=g)
-    reply = reply if isinstance(reply, dict) else {}
+    reply = ctx.describe("convolution.max_pool2d", x=x, args=args, g_out=g)
     where = case.get("where") or f"case {index + 1} ({describe(case)})"
     diff = compare_output(expected.detach(), reply.get("out"), where, pool_mistakes(x, k, s), POOL_SHAPE_HINT)
     if grads:

@@ -15,7 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from adl4cv_grading.judge_tests import Context
+from adl4cv_grading.judge_tests import Context, require_module
 from adl4cv_utils.checks.convolution.common import ATOL, RTOL, SHAPE_HINT, compare_output, pair
 from adl4cv_utils.checks.convolution.mistakes import conv_mistakes
 from adl4cv_utils.checks.convolution.module import ARGUMENTS, SIGNATURE, init_bounds, uniform_bound
@@ -75,16 +75,11 @@ def _call_text(args, kwargs) -> str:
 
 
 def _build(ctx: Context, args: tuple, kwargs: dict, **extra) -> dict:
-    info = ctx.probe("convolution.module_build", args=list(args), kwargs=kwargs, **extra)
-    info = info if isinstance(info, dict) else {}
+    info = ctx.describe("convolution.module_build", args=list(args), kwargs=kwargs, **extra)
     if "not_module_class" in info:
         raise CheckFailed(f"Conv2d must be a subclass of nn.Module, got {info['not_module_class']}")
-    if info.get("constructor_error"):
-        raise CheckFailed(
-            f"{_call_text(args, kwargs)} failed: {info['constructor_error']}. The constructor must be {SIGNATURE}"
-        )
-    if not info.get("is_module"):
-        raise CheckFailed(f"{_call_text(args, kwargs)} is not an nn.Module")
+    call = _call_text(args, kwargs)
+    require_module(info, call, f"The constructor must be {SIGNATURE}", f"{call} is not an nn.Module")
     return info
 
 
@@ -109,8 +104,7 @@ def _parameter(info: dict, name: str, shape: tuple, call: str, swapped: tuple | 
 
 def shapes(ctx: Context):
     """Signature and defaults as in the contract; weight and bias registered parameters of the right shapes."""
-    info = ctx.probe("convolution.module_signature")
-    info = info if isinstance(info, dict) else {}
+    info = ctx.describe("convolution.module_signature")
     if not info.get("is_module_class"):
         raise CheckFailed(f"Conv2d must be a subclass of nn.Module, got {info.get('type')}")
     arguments = info.get("arguments") if isinstance(info.get("arguments"), dict) else {}
@@ -188,8 +182,7 @@ def _module_case(ctx: Context, draw: Draw, case: dict, index: int) -> float:
     refs = [t.clone().requires_grad_() for t in (x, w, b) if t is not None]
     expected = F.conv2d(refs[0], refs[1], refs[2] if bias else None, pair(stride), pair(padding))
     g = draw.randn(expected.shape)
-    reply = ctx.probe("convolution.module_run", args=[c_in, c_out, k], kwargs=kwargs, weight=w, bias=b, x=x, g_out=g)
-    reply = reply if isinstance(reply, dict) else {}
+    reply = ctx.describe("convolution.module_run", args=[c_in, c_out, k], kwargs=kwargs, weight=w, bias=b, x=x, g_out=g)
     diff = compare_output(
         expected.detach(), reply.get("out"), where, conv_mistakes(x, w, b, pair(stride), pair(padding)), SHAPE_HINT
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from adl4cv_grading.judge_tests import Context, StudentError, judge_test
+from adl4cv_grading.judge_tests import Context, StudentError, judge_test, require_module
 from adl4cv_utils.checks.resnet import (
     ATOL,
     RTOL,
@@ -112,15 +112,10 @@ def _stand_in(desc: dict) -> nn.Module:
 
 
 def _describe(ctx: Context, case: Case) -> dict:
-    desc = ctx.probe("resnet.describe", in_channels=case[0], out_channels=case[1], stride=case[2])
-    desc = desc if isinstance(desc, dict) else {}
-    if desc.get("constructor_error"):
-        raise CheckFailed(
-            f"BasicBlock({case[0]}, {case[1]}, stride={case[2]}) failed: {desc['constructor_error']}. "
-            "The constructor must accept: in_channels, out_channels, stride=1"
-        )
-    if not desc.get("is_module"):
-        raise CheckFailed("BasicBlock must be a subclass of nn.Module")
+    desc = ctx.describe("resnet.describe", in_channels=case[0], out_channels=case[1], stride=case[2])
+    call = f"BasicBlock({case[0]}, {case[1]}, stride={case[2]})"
+    contract = "The constructor must accept: in_channels, out_channels, stride=1"
+    require_module(desc, call, contract, "BasicBlock must be a subclass of nn.Module")
     return desc
 
 
