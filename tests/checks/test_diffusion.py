@@ -152,10 +152,10 @@ VARIANTS = {  # valid answers written differently: every self-check passes
     return torch.clip(betas, 0, 0.999)
 """,
     "q_sample": """def q_sample(x0, t, noise, alphas_cumprod):
-    signal, spread = alphas_cumprod.sqrt()[t], (1 - alphas_cumprod).sqrt()[t]
-    while signal.ndim < x0.ndim:
-        signal, spread = signal[..., None], spread[..., None]
-    return signal * x0 + spread * noise
+    scale, spread = alphas_cumprod.sqrt()[t], (1 - alphas_cumprod).sqrt()[t]
+    while scale.ndim < x0.ndim:
+        scale, spread = scale[..., None], spread[..., None]
+    return scale * x0 + spread * noise
 """,
     "ddpm_loss": """def ddpm_loss(model, x0, t, noise, alphas_cumprod):
     x_t = q_sample(x0, t, noise, alphas_cumprod)
