@@ -184,7 +184,8 @@ def unchanged(what: str, before, after) -> None:
         raise CheckFailed(f"{what} was changed in place: compute new tensors instead")
 
 
-def _where(x, t) -> str:
+def describe(x, t) -> str:
+    """A batch described for a message: the shape of x and the steps t."""
     return f"x of shape {tuple(x.shape)}, t = {t.tolist()}"
 
 
@@ -197,7 +198,7 @@ def check_q_sample(q_sample, seed: int = 0):
         case = C.tensor_key("q_sample", seed, i)
         got = q_sample(x0.clone(), t.clone(), noise.clone(), ab.clone())
         want = expected("diffusion", C.key(case))
-        diff = max(diff, compare_named(f"q_sample ({_where(x0, t)})", want, got, _stored_variants("q_sample", case)))
+        diff = max(diff, compare_named(f"q_sample ({describe(x0, t)})", want, got, _stored_variants("q_sample", case)))
     return f"right on {len(C.SHAPES)} batches", diff
 
 
@@ -209,7 +210,7 @@ def _ddpm_loss(ddpm_loss, seed: int, gradients: bool) -> float:
         got = C.loss_outcome(model, ddpm_loss(model, x0.clone(), t.clone(), noise.clone(), ab.clone()))
         want = expected("diffusion", C.key(case))
         variants = _stored_variants("ddpm_loss", case)
-        diff = max(diff, rule_loss(f"ddpm_loss ({_where(x0, t)})", want, got, variants, gradients))
+        diff = max(diff, rule_loss(f"ddpm_loss ({describe(x0, t)})", want, got, variants, gradients))
     return diff
 
 
@@ -234,7 +235,7 @@ def _p_sample(p_sample_step, seed: int, kind: str) -> float:
         got = p_sample_step(model, x_in, t.clone(), noise.clone(), betas.clone())
         unchanged("x_t", x_t, x_in)
         want = expected("diffusion", C.key(case))
-        where = f"p_sample_step ({_where(x_t, t)}{', noise = 0' if kind == 'mean' else ''})"
+        where = f"p_sample_step ({describe(x_t, t)}{', noise = 0' if kind == 'mean' else ''})"
         diff = max(diff, compare_named(where, want, got, _stored_variants("p_sample", case)))
     return diff
 

@@ -109,10 +109,6 @@ def _draws(ctx: Context, salt: str, t_low: int = 0, t_high=None, count: int = 3)
         yield betas, x, t, noise, model
 
 
-def _where(x, t) -> str:
-    return f"x of shape {tuple(x.shape)}, t = {t.tolist()}"
-
-
 def _q_sample(ctx: Context, salt: str) -> float:
     diff = 0.0
     for betas, x0, t, noise, _ in _draws(ctx, salt):
@@ -121,7 +117,7 @@ def _q_sample(ctx: Context, salt: str) -> float:
         if info.get("changed"):
             raise CheckFailed("x0 was changed in place: compute new tensors instead")
         want = REFERENCES["q_sample"](x0, t, noise, ab)
-        where = f"q_sample ({_where(x0, t)})"
+        where = f"q_sample ({D.describe(x0, t)})"
         diff = max(diff, D.compare_named(where, want, info.get("out"), _variants("q_sample", x0, t, noise, ab)))
     return diff
 
@@ -147,7 +143,7 @@ def _loss(ctx: Context, salt: str, gradients: bool) -> float:
             got["grads"] = tuple(got["grads"])
         want = loss_and_grads(model, REFERENCES["ddpm_loss"](model, *args))
         variants = {k: v.detach() for k, v in _variants("ddpm_loss", model, *args).items()}
-        diff = max(diff, D.rule_loss(f"ddpm_loss ({_where(x0, t)})", want, got, variants, gradients))
+        diff = max(diff, D.rule_loss(f"ddpm_loss ({D.describe(x0, t)})", want, got, variants, gradients))
     return diff
 
 
@@ -178,7 +174,7 @@ def _p_sample(ctx: Context, salt: str, kind: str) -> float:
         with torch.no_grad():
             want = REFERENCES["p_sample"](model, x_t, t, noise, betas)
             variants = _variants("p_sample", model, x_t, t, noise, betas)
-        where = f"p_sample_step ({_where(x_t, t)}{', noise = 0' if zero_noise else ''})"
+        where = f"p_sample_step ({D.describe(x_t, t)}{', noise = 0' if zero_noise else ''})"
         diff = max(diff, D.compare_named(where, want, info.get("out"), variants))
     return diff
 
