@@ -97,6 +97,9 @@ PRODUCERS = {
     "aten::feature_dropout": lambda: F.dropout2d(_x(1, 2, 3, 3), 0.5, training=True),
     "aten::alpha_dropout": lambda: F.alpha_dropout(_x(4), 0.5, training=True),
     "aten::feature_alpha_dropout": lambda: F.feature_alpha_dropout(_x(1, 2, 3, 3), 0.5, training=True),
+    "aten::mse_loss": lambda: F.mse_loss(_x(4), _x(4)),
+    "aten::smooth_l1_loss": lambda: F.smooth_l1_loss(_x(4), _x(4)),
+    "aten::huber_loss": lambda: F.huber_loss(_x(4), _x(4)),
 }
 
 
@@ -130,6 +133,7 @@ def test_allowed_building_blocks_are_not_forbidden():
         "05_attention": lambda: nn.Linear(4, 4)(_x(2, 4)),
         "06_training": lambda: _x(4) * (torch.rand(4) >= 0.5) / 0.5,
         "01_basics": lambda: (torch.exp(_x(3)), torch.log(torch.rand(3)), _x(3, 4).max(dim=1)),
+        "10_diffusion": lambda: (torch.cumprod(1 - _x(5), 0).sqrt(), torch.cos(_x(3)).clamp(max=0.999), _x(4).mean()),
     }
     for assignment, run in allowed.items():
         bad = [op for op in _ops_of(run) if rules_for(assignment).forbids_op(op)]

@@ -144,3 +144,23 @@ PACKAGE = ("adl4cv_utils.",)
 SIGMOID = activation("sigmoid", ("torch.nn.Sigmoid", "aten::sigmoid_"))
 TANH = ("aten::tanh_backward", "torch.nn.Tanh", "torch.nn.modules.activation.", *AUTOGRAD)
 RELU = activation("relu", ("torch.nn.ReLU", "aten::relu_", "aten::threshold_backward", "torch.nn.functional.threshold"))
+# 10_diffusion's ddpm_loss is the mean squared error written out: no ready-made regression loss.
+REGRESSION_LOSSES = (
+    "torch.nn.functional.mse_loss",
+    "torch.nn.functional.l1_loss",
+    "torch.nn.functional.smooth_l1_loss",
+    "torch.nn.functional.huber_loss",
+    "torch.nn.MSELoss",
+    "torch.nn.L1Loss",
+    "torch.nn.SmoothL1Loss",
+    "torch.nn.HuberLoss",
+    "torch.nn.modules.loss.",
+    "torch._C._nn.mse_loss",
+    "torch._C._nn.l1_loss",
+    "torch._C._nn.smooth_l1_loss",
+    "torch._C._nn.huber_loss",
+    "aten::mse_loss",
+    "aten::l1_loss",
+    "aten::smooth_l1_loss",
+    "aten::huber_loss",
+)

@@ -22,6 +22,7 @@ from adl4cv_utils.rules.patterns import (
     OPTIM,
     OPTIM_OK,
     PACKAGE,
+    REGRESSION_LOSSES,
     RELU,
     SIGMOID,
     TANH,
@@ -177,5 +178,21 @@ RULES: dict[str, Rules] = {
         "(`adl4cv_utils.interpret` or anything else from `adl4cv_utils`) in `occlusion_map` or "
         "`top_activating_patches`.",
         units={"occlusion_map": PACKAGE, "top_activating_patches": PACKAGE},
+    ),
+    "10_diffusion": Rules(
+        "10_diffusion",
+        ("linear_beta_schedule", "cosine_beta_schedule", "q_sample", "ddpm_loss", "p_sample_step"),
+        "Written with tensor operations: no ready-made regression loss in `ddpm_loss` (`F.mse_loss`, "
+        "`nn.MSELoss`, `F.l1_loss`, `F.smooth_l1_loss`, `F.huber_loss`, ...) and nothing from the course package "
+        "(`adl4cv_utils`, e.g. the chapter's helpers in `adl4cv_utils.diffusion_data`) in any of your functions. "
+        "Allowed: `torch.linspace`, `torch.arange`, `torch.cos`, `torch.cumprod`, `sqrt`, `clamp`, `mean`, "
+        "`torch.where`, indexing and arithmetic.",
+        names=tuple(F + n for n in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"))
+        + tuple(f"torch.nn.{n}" for n in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss")),
+        aten_ops=("aten::mse_loss", "aten::smooth_l1_loss", "aten::huber_loss"),
+        units={
+            **dict.fromkeys(("linear_beta_schedule", "cosine_beta_schedule", "q_sample", "p_sample_step"), PACKAGE),
+            "ddpm_loss": REGRESSION_LOSSES + PACKAGE,
+        },
     ),
 }

@@ -165,6 +165,21 @@ ROWS = [
         {"wrong": ("use the fill argument", "handle.remove()")},
         ("BEGIN HIDDEN TESTS", "seed=1"),
     ),
+    Row(
+        "10_diffusion",
+        19.0,
+        {
+            "wrong": {
+                "q_sample": (("ab.sqrt() * x0", "ab * x0"),),
+                "p_sample_step": (
+                    ("var = (1 - alphas_cumprod_prev[t].reshape(shape)) / (1 - ab_t) * beta_t", "var = beta_t"),
+                ),
+            }
+        },
+        {"wrong": {"q_sample_values", "q_sample_hidden", "p_sample_variance", "p_sample_last_step", "p_sample_hidden"}},
+        {"wrong": ("x0 is scaled by alpha_bar_t", "the variance is beta_t")},
+        ("BEGIN HIDDEN TESTS", "seed=1).assert_passed()", "diffusion.check_p_sample_step(p_sample_step)"),
+    ),
 ]
 
 

@@ -1,0 +1,1 @@
+"""The judge side of diffusion (instructor only): judge tests and references."""
