@@ -149,7 +149,7 @@ def frechet_distance(x: torch.Tensor, y: torch.Tensor) -> float:
     """
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
         raise ValueError(f"x, y: expected (N, D), (M, D) with N, M >= 2, got {tuple(x.shape)}, {tuple(y.shape)}")
-    x, y = x.double().cpu(), y.double().cpu()
+    x, y = x.detach().cpu().double(), y.detach().cpu().double()  # to the CPU first: MPS has no float64
     mu_x, mu_y = x.mean(0), y.mean(0)  # (D,)
     cov_x, cov_y = torch.atleast_2d(torch.cov(x.T)), torch.atleast_2d(torch.cov(y.T))  # (D, D), ddof = 1
     root = _psd_sqrt(cov_x)
