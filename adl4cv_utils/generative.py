@@ -7,7 +7,11 @@ Toy data and measurements for generative models, small enough for a laptop CPU:
 * ``mode_coverage`` -- how many of those modes a set of samples covers, and the share of samples
   that lie close to any mode ("quality");
 * ``interpolate`` -- points on the straight line between two latent codes;
-* ``plot_points`` -- real vs generated 2-D points in one scatter plot.
+* ``plot_points`` -- real vs generated 2-D points in one scatter plot;
+* ``StackedMLP`` -- several independent MLPs evaluated as one batched model, to train a small GAN
+  for several seeds at once (chapter 12);
+* ``frechet_distance`` -- the Fréchet distance between Gaussian fits of two feature sets, the
+  quantity behind FID (chapter 12).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import torch
+from torch import nn
 
 
 def ring_centres(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
@@ -96,3 +101,57 @@ def plot_points(real: torch.Tensor, fake: torch.Tensor | None = None, ax=None, t
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+class StackedMLP(nn.Module):
+    """``models`` independent ReLU MLPs ``in_features -> hidden x depth -> out_features``, run as one.
+
+    Input ``(models, B, in_features)``, output ``(models, B, out_features)``: model ``m`` sees only
+    ``x[m]`` and has its own weights, so a loss summed over models trains each one as if alone (Adam's
+    update is per parameter). Initialised like ``nn.Linear``. Chapter 12 trains a GAN per seed this way.
+    """
+
+    def __init__(self, models: int, in_features: int, out_features: int, hidden: int = 64, depth: int = 1):
+        super().__init__()
+        if models < 1 or depth < 0:
+            raise ValueError(f"models, depth: expected a positive and a non-negative int, got {models!r}, {depth!r}")
+        sizes = [in_features] + [hidden] * depth + [out_features]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            bound = 1 / math.sqrt(fan_in)  # nn.Linear's default uniform initialisation
+            self.weights.append(nn.Parameter(torch.empty(models, fan_in, fan_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(models, 1, fan_out).uniform_(-bound, bound)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[0] != len(self.weights[0]):
+            raise ValueError(f"x: expected (models={len(self.weights[0])}, B, D), got {tuple(x.shape)}")
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = torch.baddbmm(b, x, w)  # (models, B, fan_out) = b + x @ w, one matrix product per model
+            if i < len(self.weights) - 1:
+                x = torch.relu(x)
+        return x
+
+
+def _psd_sqrt(matrix: torch.Tensor) -> torch.Tensor:
+    """The symmetric square root of a symmetric positive semi-definite matrix (via its eigenvalues)."""
+    values, vectors = torch.linalg.eigh(matrix)
+    return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+
+
+@torch.no_grad()
+def frechet_distance(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fréchet distance between Gaussian fits of features ``x`` ``(N, D)`` and ``y`` ``(M, D)``.
+
+    ``||mu_x - mu_y||^2 + Tr(S_x + S_y - 2 (S_x S_y)^(1/2))`` (Dowson and Landau 1982), the formula of
+    FID (Heusel et al. 2017) when the features come from an Inception network. Computed in float64;
+    ``Tr((S_x S_y)^(1/2))`` as ``Tr((A S_y A)^(1/2))`` with ``A = S_x^(1/2)`` (same eigenvalues).
+    """
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
+        raise ValueError(f"x, y: expected (N, D), (M, D) with N, M >= 2, got {tuple(x.shape)}, {tuple(y.shape)}")
+    x, y = x.detach().cpu().double(), y.detach().cpu().double()  # to the CPU first: MPS has no float64
+    mu_x, mu_y = x.mean(0), y.mean(0)  # (D,)
+    cov_x, cov_y = torch.atleast_2d(torch.cov(x.T)), torch.atleast_2d(torch.cov(y.T))  # (D, D), ddof = 1
+    root = _psd_sqrt(cov_x)
+    cross = torch.linalg.eigvalsh(root @ cov_y @ root).clamp(min=0).sqrt().sum()  # Tr((S_x S_y)^(1/2))
+    return float((mu_x - mu_y).square().sum() + cov_x.trace() + cov_y.trace() - 2 * cross)
