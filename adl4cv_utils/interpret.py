@@ -6,10 +6,13 @@ Plotting and collecting helpers for interpretability, shared by two chapters:
 * ``overlay_heatmap`` -- an image with a coarse heatmap (an occlusion map, say) on top (chapter 9);
 * ``collect_features`` -- run a feature function over a data set, keep ``(N, D)`` features and labels
   (chapter 9, for t-SNE);
-* ``plot_embedding`` -- a 2-D embedding (t-SNE output) as a scatter coloured by class (chapter 9).
+* ``plot_embedding`` -- a 2-D embedding (t-SNE output) as a scatter coloured by class (chapter 9);
+* ``saliency_map`` and ``grad_cam`` -- the two gradient-based importance maps that chapter 9 sets
+  beside occlusion (Simonyan et al. 2014; Selvaraju et al. 2017).
 
 The experiments themselves (occlusion, top activating patches, t-SNE runs) are written out in the
-chapters and exercises: they are the lesson, this module only draws and gathers.
+chapters and exercises: they are the lesson, this module only draws and gathers (and computes the
+two gradient maps, which no exercise grades).
 """
 
 from __future__ import annotations
@@ -168,3 +171,44 @@ def plot_embedding(
     if legend:
         ax.legend(fontsize=7, markerscale=2, loc="best", frameon=True)
     return ax
+
+
+def saliency_map(model: torch.nn.Module, image: torch.Tensor, target: int) -> torch.Tensor:
+    """Gradient saliency ``max_c |d s_target / d x_c|`` of an image ``(C, H, W)``: a map ``(H, W)``.
+
+    Simonyan, Vedaldi and Zisserman (2014): how much the class score ``s_target`` (the logit, not the
+    softmax, which saturates) changes per unit change of each pixel, the largest over the channels.
+    The model runs in eval mode and gets its mode back; its parameters' ``.grad`` are not touched.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        x = image.detach().clone()[None].requires_grad_(True)  # (1, C, H, W)
+        (grad,) = torch.autograd.grad(model(x)[0, target], x)  # (1, C, H, W)
+    finally:
+        model.train(was_training)
+    return grad[0].abs().amax(dim=0)  # (H, W)
+
+
+def grad_cam(model: torch.nn.Module, layer: torch.nn.Module, image: torch.Tensor, target: int) -> torch.Tensor:
+    """Grad-CAM of class ``target`` at the output of ``layer`` for an image ``(C, H, W)``: a map ``(h, w)``.
+
+    Selvaraju et al. (2017): with ``A`` the layer's output ``(K, h, w)`` and ``alpha_k`` the spatial mean
+    of ``d s_target / d A_k``, the map is ``ReLU(sum_k alpha_k A_k)``. A forward hook on ``layer`` reads
+    ``A`` and is removed afterwards; eval mode, the model's mode restored, parameter grads untouched.
+    """
+    store = {}
+    handle = layer.register_forward_hook(lambda _module, _inputs, output: store.update(a=output))
+    was_training = model.training
+    model.eval()
+    try:
+        score = model(image.detach()[None])[0, target]
+        if "a" not in store:
+            raise ValueError("layer: it did not run in the model's forward pass")
+        (grad,) = torch.autograd.grad(score, store["a"])  # (1, K, h, w)
+    finally:
+        handle.remove()
+        model.train(was_training)
+    activations = store["a"][0].detach()  # (K, h, w)
+    alpha = grad[0].mean(dim=(1, 2))  # (K,): one weight per channel
+    return F.relu((alpha[:, None, None] * activations).sum(dim=0))  # (h, w)

@@ -8,9 +8,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from adl4cv_utils.interpret import collect_features, overlay_heatmap, plot_attention, plot_embedding
+from adl4cv_utils.interpret import (
+    collect_features,
+    grad_cam,
+    overlay_heatmap,
+    plot_attention,
+    plot_embedding,
+    saliency_map,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -101,3 +109,54 @@ def test_plot_embedding_rejects_bad_input():
         plot_embedding(np.zeros((5, 2)), np.zeros(4))
     with pytest.raises(ValueError, match="class_names"):
         plot_embedding(np.zeros((5, 2)), np.arange(5), class_names=["a"])
+
+
+def test_saliency_map_of_a_linear_model_is_its_weights():
+    """For s = W x + b, is the saliency map |W[target]|, the largest over the channels?"""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(2 * 4 * 5, 3))
+    image = torch.rand(2, 4, 5)
+    got = saliency_map(model, image, target=1)
+    expected = model[1].weight[1].detach().view(2, 4, 5).abs().amax(dim=0)  # (4, 5)
+    assert got.shape == (4, 5)
+    torch.testing.assert_close(got, expected)
+
+
+def test_saliency_map_restores_the_mode_and_leaves_parameter_grads_alone():
+    """Does a model in training mode come back in training mode, with no .grad on its parameters?"""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(2 * 4 * 4, 2)).train()
+    saliency_map(model, torch.rand(1, 6, 6), target=0)
+    assert model.training
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_grad_cam_with_global_pooling_is_the_class_activation_map():
+    """With conv -> GAP -> linear, is Grad-CAM ReLU(sum_k w_tk A_k) / (h w), the CAM of Zhou et al.?"""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = conv, nn.Linear(4, 5)
+
+        def forward(self, x):
+            return self.fc(self.conv(x).mean(dim=(2, 3)))
+
+    model, image = Net(), torch.rand(3, 6, 7)
+    got = grad_cam(model, model.conv, image, target=2)
+    activations = conv(image[None])[0].detach()  # (4, 6, 7)
+    expected = torch.relu((model.fc.weight[2].detach()[:, None, None] * activations).sum(0)) / (6 * 7)
+    assert got.shape == (6, 7)
+    torch.testing.assert_close(got, expected)
+    assert (got >= 0).all()
+
+
+def test_grad_cam_removes_its_hook_and_rejects_a_layer_that_does_not_run():
+    """Is the forward hook gone afterwards, the mode restored, and an unused layer a ValueError?"""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 4 * 4, 2)).train()
+    grad_cam(model, model[0], torch.rand(1, 6, 6), target=1)
+    assert not model[0]._forward_hooks
+    assert model.training
+    with pytest.raises(ValueError, match="layer"):
+        grad_cam(model, nn.Conv2d(1, 1, 1), torch.rand(1, 6, 6), target=0)
