@@ -101,10 +101,10 @@ def triplets(gen: torch.Generator, n: int, dim: int, scale: float = 0.5):
     return tuple(_randn(gen, n, dim) * scale for _ in range(3))
 
 
-def batch(gen: torch.Generator, classes: int, per_class: int, dim: int):
+def batch(gen: torch.Generator, classes: int, per_class: int, dim: int, spread: float = 0.7):
     """``(embeddings, labels)``: a shuffled P x K batch (every label at least twice, at least two labels)."""
     labels = torch.arange(classes).repeat_interleave(per_class)[torch.randperm(classes * per_class, generator=gen)]
-    centres = _randn(gen, classes, dim) * 0.7  # about 60 % of the anchors inside the margin 0.2
+    centres = _randn(gen, classes, dim) * spread  # 0.7: about 60 % of the anchors inside the margin 0.2
     return centres[labels] + _randn(gen, len(labels), dim) * 0.5, labels
 
 

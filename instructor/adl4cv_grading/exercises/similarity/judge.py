@@ -44,7 +44,9 @@ BUILDERS = {  # graded name -> (its keyword, builder(gen, value) of secret input
     "triplet_loss": ("margin", lambda gen, m: S.triplets(gen, _size(gen, 3, 16), _size(gen, 2, 9))),
     "batch_hard_triplet_loss": (
         "margin",
-        lambda gen, m, classes=(2, 5): S.batch(gen, _size(gen, *classes), _size(gen, 2, 5), _size(gen, 2, 8)),
+        lambda gen, m, classes=(2, 5), spread=0.7: S.batch(
+            gen, _size(gen, *classes), _size(gen, 2, 5), _size(gen, 2, 8), spread
+        ),
     ),
     "info_nce": (
         "temperature",
@@ -79,20 +81,25 @@ _register_margin_tests("triplet_loss", "triplet", "triplets", (0.02, 0.1), (0.6,
 
 
 def _batch_margins(ctx: Context) -> list:
-    return [None, None, _uniform(ctx.generator("margin"), 0.3, 0.8)]
+    """The default, and two secret margins (two: a batch may have every anchor inactive even at 0.8)."""
+    gen = ctx.generator("margin")
+    return [None, _uniform(gen, 0.3, 0.8), _uniform(gen, 0.3, 0.8)]
 
 
 @judge_test("batch_hard_values", "batch_hard_triplet_loss")
 def batch_hard_values(ctx: Context):
     margins = _batch_margins(ctx)
     diff = _judge(ctx, "batch_hard_triplet_loss", "values", margins, grads=False)
-    return f"loss right on 3 labelled batches (margins 0.2, 0.2, {margins[2]})", diff
+    return f"loss right on 3 labelled batches (margins 0.2, {margins[1]}, {margins[2]})", diff
 
 
 @judge_test("batch_hard_gradients", "batch_hard_triplet_loss")
 def batch_hard_gradients(ctx: Context):
-    margins = [_uniform(ctx.generator("margin"), 0.1, 0.5)]
-    return "gradients finite and right", _judge(ctx, "batch_hard_triplet_loss", "gradients", margins, classes=(3, 6))
+    gen = ctx.generator("margin")
+    margins = [_uniform(gen, 0.1, 0.5), _uniform(gen, 0.1, 0.5)]
+    # wider-spread classes: some anchors inside the margin, some not (a hinge that is never 0 shows here too)
+    diff = _judge(ctx, "batch_hard_triplet_loss", "gradients", margins, classes=(3, 6), spread=1.0)
+    return "gradients finite and right on 2 labelled batches", diff
 
 
 @judge_test("batch_hard_hidden", "batch_hard_triplet_loss")
