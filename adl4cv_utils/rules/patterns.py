@@ -144,6 +144,51 @@ PACKAGE = ("adl4cv_utils.",)
 SIGMOID = activation("sigmoid", ("torch.nn.Sigmoid", "aten::sigmoid_"))
 TANH = ("aten::tanh_backward", "torch.nn.Tanh", "torch.nn.modules.activation.", *AUTOGRAD)
 RELU = activation("relu", ("torch.nn.ReLU", "aten::relu_", "aten::threshold_backward", "torch.nn.functional.threshold"))
+# 08_similarity: torch's metric-learning losses, cross-entropy and every ready-made softmax / log-sum-exp
+# (the exercise is to write them, stably); no autograd patterns: the probes run backward on the loss.
+SIMILARITY = (
+    "torch.nn.functional.triplet_margin",
+    "torch.nn.functional.cosine_embedding_loss",
+    "torch.nn.functional.hinge_embedding_loss",
+    "torch.nn.functional.margin_ranking_loss",
+    "torch.nn.functional.cross_entropy",
+    "torch.nn.functional.nll_loss",
+    "torch.nn.functional.log_softmax",
+    "torch.nn.functional.softmax",
+    "torch.nn.modules.loss.",
+    "torch.nn.TripletMargin",
+    "torch.nn.CosineEmbeddingLoss",
+    "torch.nn.HingeEmbeddingLoss",
+    "torch.nn.MarginRankingLoss",
+    "torch.nn.CrossEntropyLoss",
+    "torch.nn.NLLLoss",
+    "torch.triplet_margin_loss",
+    "torch.cosine_embedding_loss",
+    "torch.hinge_embedding_loss",
+    "torch.margin_ranking_loss",
+    "torch.log_softmax",
+    "torch.softmax",
+    "torch.logsumexp",
+    "torch.special.logsumexp",
+    "torch.special.softmax",
+    "torch.special.log_softmax",
+    "torch._C._nn.cross_entropy_loss",
+    "torch._C._nn.nll_loss",
+    ".log_softmax",
+    ".softmax",
+    ".logsumexp",
+    "aten::_log_softmax",
+    "aten::_softmax",
+    "aten::log_softmax",
+    "aten::softmax",
+    "aten::logsumexp",
+    "aten::nll_loss",
+    "aten::cross_entropy",
+    "aten::triplet_margin",
+    "aten::cosine_embedding",
+    "aten::hinge_embedding",
+    "aten::margin_ranking",
+)
 # 10_diffusion's ddpm_loss is the mean squared error written out: no ready-made regression loss.
 REGRESSION_LOSSES = (
     "torch.nn.functional.mse_loss",

@@ -25,6 +25,7 @@ from adl4cv_utils.rules.patterns import (
     REGRESSION_LOSSES,
     RELU,
     SIGMOID,
+    SIMILARITY,
     TANH,
 )
 
@@ -178,6 +179,36 @@ RULES: dict[str, Rules] = {
         "(`adl4cv_utils.interpret` or anything else from `adl4cv_utils`) in `occlusion_map` or "
         "`top_activating_patches`.",
         units={"occlusion_map": PACKAGE, "top_activating_patches": PACKAGE},
+    ),
+    "08_similarity": Rules(
+        "08_similarity",
+        ("contrastive_loss", "triplet_loss", "batch_hard_triplet_loss", "info_nce"),
+        "Written by hand: no torch loss functions (`F.triplet_margin_loss`, `F.triplet_margin_with_distance_loss`, "
+        "`F.cosine_embedding_loss`, `F.hinge_embedding_loss`, `F.margin_ranking_loss`, `F.cross_entropy`, "
+        "`F.nll_loss`, `nn.TripletMarginLoss`, ...), no ready-made softmax or log-sum-exp (`F.softmax`, "
+        "`F.log_softmax`, `torch.softmax`, `torch.log_softmax`, `torch.logsumexp` and their tensor methods) in "
+        "your functions, and nothing from the course package (`adl4cv_utils`, e.g. "
+        "`adl4cv_utils.similarity.pairwise_distances`). Allowed: `torch.cdist`, `Tensor.norm` / "
+        "`torch.linalg.vector_norm`, `F.normalize`, `clamp`, `F.relu`, `torch.exp`, `torch.log`, "
+        "`max`/`amax`/`amin`, `masked_fill`, `where`, matrix products, indexing and arithmetic.",
+        names=tuple(
+            F + n
+            for n in ("triplet_margin_loss", "triplet_margin_with_distance_loss", "cosine_embedding_loss")
+            + ("hinge_embedding_loss", "margin_ranking_loss", "cross_entropy", "nll_loss", "log_softmax", "softmax")
+        )
+        + tuple(f"torch.{n}" for n in ("triplet_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss"))
+        + tuple(f"torch.{n}" for n in ("margin_ranking_loss", "softmax", "log_softmax", "logsumexp"))
+        + tuple(f"torch.Tensor.{n}" for n in ("softmax", "log_softmax", "logsumexp"))
+        + tuple(f"torch.special.{n}" for n in ("softmax", "log_softmax", "logsumexp"))
+        + tuple(f"torch.nn.{n}" for n in ("TripletMarginLoss", "TripletMarginWithDistanceLoss", "CosineEmbeddingLoss"))
+        + tuple(f"torch.nn.{n}" for n in ("HingeEmbeddingLoss", "MarginRankingLoss", "CrossEntropyLoss", "NLLLoss"))
+        + tuple(f"torch.nn.{n}" for n in ("Softmax", "LogSoftmax")),
+        aten_ops=("aten::cross_entropy_loss", "aten::nll_loss*", "aten::log_softmax", "aten::_log_softmax")
+        + ("aten::softmax", "aten::_softmax", "aten::logsumexp"),
+        units=dict.fromkeys(
+            ("contrastive_loss", "triplet_loss", "batch_hard_triplet_loss", "info_nce"), SIMILARITY + PACKAGE
+        ),
+        blocks=BUILDING_BLOCKS,
     ),
     "10_diffusion": Rules(
         "10_diffusion",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from adl4cv_grading.exercises.diffusion import reference as diffusion
+from adl4cv_grading.exercises.similarity import reference as similarity
 from adl4cv_grading.exercises.training import reference as training
 from adl4cv_grading.exercises.visualization import reference as visualization
 from adl4cv_utils.checks.fixtures import EXPECTED_DIR
@@ -17,6 +18,7 @@ from adl4cv_utils.checks.fixtures import EXPECTED_DIR
 TOPICS = {
     "training": training.expected_values,
     "visualization": visualization.expected_values,
+    "similarity": similarity.expected_values,
     "diffusion": diffusion.expected_values,
 }
 

@@ -33,6 +33,7 @@ class Row:
 
 
 POOL = ("max_pool_basic", "max_pool_default_stride", "max_pool_lecture", "max_pool_gradient", "max_pool_hidden")
+INFO_NCE = ("values", "temperature", "stability", "hidden")
 CONV = ("conv2d_basic", "conv2d_stride", "conv2d_padding", "conv2d_bias", "conv2d_gradients", "conv2d_no_builtin")
 ROWS = [
     Row(
@@ -164,6 +165,19 @@ ROWS = [
         {"wrong": {"occlusion_fill", "top_hook"}},
         {"wrong": ("use the fill argument", "handle.remove()")},
         ("BEGIN HIDDEN TESTS", "seed=1"),
+    ),
+    Row(
+        "08_similarity",
+        17.0,
+        {
+            "wrong": {
+                "triplet": (("+ margin)", "- margin)"),),
+                "info_nce": (("/ temperature", "/ temperature**2"),),
+            }
+        },
+        {"wrong": {"triplet_values", "triplet_margin", "triplet_hidden", *(f"info_nce_{t}" for t in INFO_NCE)}},
+        {"wrong": ("the margin has the wrong sign", "the temperature is applied twice")},
+        ("BEGIN HIDDEN TESTS", "check_info_nce(info_nce, seed=1)"),
     ),
     Row(
         "10_diffusion",
