@@ -16,6 +16,7 @@ ASSIGNMENTS: dict[str, str] = {
     "05_attention": "attention",
     "06_training": "training",
     "07_visualization": "visualization",
+    "09_generative": "generative",
 }
 # The grader's self-test (tests/grading/tiny.py): graded like the others, never released to students.
 SELF_TEST = {"00_tiny": "tiny"}
