@@ -165,6 +165,28 @@ ROWS = [
         {"wrong": ("use the fill argument", "handle.remove()")},
         ("BEGIN HIDDEN TESTS", "seed=1"),
     ),
+    Row(
+        "09_generative",
+        13.0,
+        {
+            "wrong": {
+                "reparameterize": (("torch.exp(0.5 * logvar)", "torch.exp(logvar)"),),
+                "gan_losses": (("return -log_sigmoid(fake_logits).mean()", "return log_sigmoid(-fake_logits).mean()"),),
+            }
+        },
+        {
+            "wrong": {
+                "reparameterize_values",
+                "reparameterize_gradients",
+                "reparameterize_hidden",
+                "generator_loss_values",
+                "generator_loss_stability",
+                "gan_losses_hidden",
+            }
+        },
+        {"wrong": ("exp(logvar) is the variance", "saturating loss mean log(1 - D(G(z)))")},
+        ("BEGIN HIDDEN TESTS", "seed=1).assert_passed()", "check_reparameterize_gradients(reparameterize, seed=1)"),
+    ),
 ]
 
 

@@ -16,105 +16,25 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from adl4cv_utils.checks.result import CheckFailed, compare, hinted, looks_like, run_check
-
-ATOL, RTOL = 1e-9, 1e-7  # float64: only real mistakes exceed this
-ATOL32, RTOL32 = 1e-4, 1e-4  # float32 inputs, compared with the float64 reference of the same numbers
-NAIVE = (
-    "the logarithm of a sigmoid overflows: for logit 100, 1 - sigmoid(100) is exactly 0 and log(0) = -inf "
-    "(and exp(-x) overflows in float32 for x = -100); write log D = log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)) "
-    "and log(1 - D) = log sigmoid(-x)"
+from adl4cv_utils.checks.generative.common import (  # noqa: F401 - shared with the probes and the judge
+    _call,
+    _compare_grads,
+    _compare_value,
+    _reference,
+    _scalar_loss,
+    _tolerance,
 )
-CLAMPED = (
-    "finite but wrong for |logit| >= 100: an eps or clamp inside the log caps -log D at -log(eps); "
-    "write log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)) instead"
+from adl4cv_utils.checks.generative.gan import (  # noqa: F401 - the GAN checks, for the test cells
+    _discriminator_reference,
+    _gan_cases,
+    _generator_reference,
+    check_discriminator_loss,
+    check_discriminator_stability,
+    check_generator_loss,
+    check_generator_stability,
+    compare_gan,
 )
-NAIVE_GRAD = (
-    "the gradient is wrong for large logits although the value may be right: the formula overflows in the "
-    "backward pass (the derivative of log(1 / (1 + exp(-x))) holds (1 + exp(-x))**2); write log sigmoid(x) = "
-    "min(x, 0) - log1p(exp(-|x|)), whose gradient never overflows"
-)
-NAN_GRAD = (
-    "the gradient is NaN or inf: torch.where evaluates both branches, and an exp that overflows in the branch "
-    "not taken gives 0 * inf = NaN in the backward pass; use exp(-|x|), which never overflows"
-)
-
-
-def _close(a, b, atol: float = 1e-7, rtol: float = 1e-5) -> bool:
-    if not torch.is_tensor(a) or not torch.is_tensor(b) or a.shape != b.shape:
-        return False
-    return bool(torch.allclose(a.detach().double(), b.detach().double(), atol=atol, rtol=rtol))
-
-
-def _named(got, variants: dict) -> str:
-    """The first known mistake whose value matches ``got`` ('' when none does)."""
-    return next((hint for hint, value in variants.items() if _close(value, got)), "")
-
-
-def _call(fn, args: tuple, wants: tuple[int, ...], g=None) -> dict:
-    """``fn(*args)`` on fresh copies, those at ``wants`` requiring grad: the output and the gradients of
-    ``sum(out * g)`` (of ``out`` itself when ``g`` is None) for those copies (None where none arrived)."""
-    leaves = [a.detach().clone().requires_grad_(i in wants) for i, a in enumerate(args)]
-    out = fn(*leaves)
-    reply = {"value": out, "grads": None}
-    if not torch.is_tensor(out) or not out.requires_grad:
-        return reply
-    target = out if g is None else (out * g).sum()
-    if target.numel() != 1:
-        return reply
-    target.backward()
-    reply["grads"] = [leaves[i].grad for i in wants]
-    return reply
-
-
-def _scalar_loss(what: str, got) -> torch.Tensor:
-    if not torch.is_tensor(got):
-        raise CheckFailed(f"{what}: expected a 0-dim tensor (it must carry a gradient), got {type(got).__name__}")
-    if got.numel() != 1:
-        raise CheckFailed(f"{what}: expected a 0-dim tensor (the mean over the batch), got shape {tuple(got.shape)}")
-    return got.reshape(())
-
-
-def _reference(loss_of, args: tuple, wants: tuple[int, ...], g=None):
-    """The float64 reference value of ``loss_of(*args)`` and its gradients for ``wants`` (autograd)."""
-    return _call(loss_of, tuple(a.detach().double() for a in args), wants, g)
-
-
-def _compare_grads(
-    what: str, ref: dict, got: dict, names: tuple[str, ...], atol: float, rtol: float, stable: bool = False
-) -> float:
-    grads = got.get("grads")
-    if grads is None:
-        raise CheckFailed(
-            f"{what}: no gradient reaches {', '.join(names)}: compute with tensor operations on the inputs "
-            "(no .detach(), .item(), numpy or torch.no_grad()), so that training can backpropagate"
-        )
-    diff = 0.0
-    for name, expected, grad in zip(names, ref["grads"], grads):
-        if grad is None:
-            raise CheckFailed(f"{what}: no gradient reaches {name}")
-        if torch.is_tensor(grad) and not torch.isfinite(grad).all() and torch.isfinite(expected).all():
-            raise CheckFailed(f"gradient of {what} with respect to {name} contains NaN or inf; looks like {NAN_GRAD}")
-        with hinted(lambda: NAIVE_GRAD if stable else ""):
-            diff = max(diff, compare(f"gradient of {what} with respect to {name}", expected, grad, atol, rtol))
-    return diff
-
-
-def _compare_value(what: str, expected, got, variants: dict, atol: float, rtol: float, stable: str = "") -> float:
-    """``compare``; on a difference name the matching known mistake (or the stability hint ``stable``)."""
-    try:
-        return compare(what, expected, got, atol, rtol)
-    except CheckFailed as fail:
-        hint = _named(got, variants) if torch.is_tensor(got) else ""
-        if not hint and stable and torch.is_tensor(got):
-            hint = NAIVE if not torch.isfinite(got).all() else CLAMPED
-        fail.message += looks_like(hint)
-        raise
-
-
-def _tolerance(dtype) -> tuple[float, float]:
-    return (ATOL32, RTOL32) if dtype == torch.float32 else (ATOL, RTOL)
-
+from adl4cv_utils.checks.result import CheckFailed, looks_like, run_check
 
 # ---------------------------------------------------------------------------------------------
 # reparameterize(mu, logvar, eps) -> z = mu + exp(logvar / 2) * eps
@@ -300,127 +220,3 @@ def check_vae_stability(vae_loss):
     cases = [_large_logits(_vae_inputs(gen, 4, (8,), 3), gen, 100.0)]
     cases.append(_large_logits(_vae_inputs(gen, 3, (6,), 2, torch.float32), gen, 100.0))
     return "finite and right for logits beyond +-100 (float64 and float32)", _check_vae(vae_loss, cases)
-
-
-# ---------------------------------------------------------------------------------------------
-# GAN losses (Goodfellow et al. 2014) with D = sigmoid(logit): both take logits
-# ---------------------------------------------------------------------------------------------
-
-
-def _discriminator_reference(real, fake):
-    # -log D(x) = softplus(-x); -log(1 - D(G(z))) = softplus(fake)
-    return F.softplus(-real).mean() + F.softplus(fake).mean()
-
-
-def _generator_reference(fake):
-    return F.softplus(-fake).mean()  # the non-saturating loss -log D(G(z))
-
-
-def _discriminator_variants(real, fake) -> dict:
-    real, fake = real.double(), fake.double()
-    a, b = F.softplus(-real), F.softplus(fake)
-    return {
-        "the real and fake labels are swapped: real logits get -log D, fake logits -log(1 - D)": (
-            F.softplus(real).mean() + F.softplus(-fake).mean()
-        ),
-        "the fake term -mean log(1 - D(G(z))) is missing": a.mean(),
-        "the real term -mean log D(x) is missing": b.mean(),
-        "the two terms are averaged; the loss is their sum": (a.mean() + b.mean()) / 2,
-        "the sign is wrong: the discriminator minimises -log D(x) - log(1 - D(G(z)))": -(a.mean() + b.mean()),
-        "the terms are summed over the batch instead of averaged": a.sum() + b.sum(),
-        "the real and fake logits are averaged together (one mean over both batches)": torch.cat([a, b]).mean(),
-    }
-
-
-def _generator_variants(fake) -> dict:
-    fake = fake.double()
-    return {
-        "this is the saturating loss mean log(1 - D(G(z))) of the minimax game; the non-saturating loss is "
-        "-mean log D(G(z)) (Goodfellow et al. 2014), which keeps a gradient when D rejects the fakes": (
-            -F.softplus(fake).mean()
-        ),
-        "the generator minimises -log(1 - D(G(z))), the discriminator's fake term: that pushes D(G(z)) down; "
-        "the non-saturating loss is -mean log D(G(z))": F.softplus(fake).mean(),
-        "the sign is wrong: the non-saturating loss is -mean log D(G(z)) >= 0": -F.softplus(-fake).mean(),
-        "the loss is summed over the batch instead of averaged": F.softplus(-fake).sum(),
-    }
-
-
-def compare_gan(fn: str, inputs: tuple, got: dict) -> float:
-    """Rule on ``fn`` (gan_discriminator_loss or gan_generator_loss): its recorded value and gradients."""
-    if fn == "gan_discriminator_loss":
-        reference, variants, names = _discriminator_reference, _discriminator_variants(*inputs), ("real", "fake")
-    elif fn == "gan_generator_loss":
-        reference, variants, names = _generator_reference, _generator_variants(*inputs), ("fake",)
-    else:
-        raise ValueError(f"fn: expected gan_discriminator_loss or gan_generator_loss, got {fn!r}")
-    wants = tuple(range(len(inputs)))
-    big = max(float(t.abs().max()) for t in inputs)
-    where = f"logits of shape {tuple(inputs[-1].shape)}, |logit| up to {big:.0f}, {str(inputs[0].dtype)[6:]}"
-    atol, rtol = _tolerance(inputs[0].dtype)
-    ref = _reference(reference, inputs, wants)
-    value = _scalar_loss(f"{fn} ({where})", got.get("value"))
-    stable = "large" if big >= 50 else ""
-    diff = _compare_value(f"{fn} ({where})", ref["value"], value, variants, atol, rtol, stable)
-    grads = tuple(f"{n}_logits" for n in names)
-    return max(diff, _compare_grads(f"{fn} ({where})", ref, got, grads, atol, rtol, bool(stable)))
-
-
-def _logits(gen, shape, scale: float, dtype=torch.float64, big: float = 0.0):
-    """Random logits; with ``big``, also exactly +-big and values beyond it."""
-    x = torch.randn(shape, generator=gen, dtype=torch.float64) * scale
-    if big:
-        flat = x.view(-1)
-        flat[:4] = torch.tensor([big, -big, 3 * big, -3 * big], dtype=torch.float64)[: flat.numel()]
-    return x.to(dtype)
-
-
-def _gan_cases(gen, fn: str, shapes, scale: float, dtype=torch.float64, big: float = 0.0):
-    for shape in shapes:
-        real = _logits(gen, shape, scale, dtype, big)
-        fake = _logits(gen, (shape[0] + 1, *shape[1:]), scale, dtype, big)  # the batches may differ in size
-        yield (real, fake) if fn == "gan_discriminator_loss" else (fake,)
-
-
-def _check_gan(fn_name: str, fn, cases) -> float:
-    diff = 0.0
-    for inputs in cases:
-        diff = max(diff, compare_gan(fn_name, inputs, _call(fn, inputs, tuple(range(len(inputs))))))
-    return diff
-
-
-@run_check("gan discriminator loss")
-def check_discriminator_loss(gan_discriminator_loss, seed: int = 0):
-    """Is it -mean log D(real) - mean log(1 - D(fake)) with D = sigmoid, with its gradients?"""
-    cases = _gan_cases(torch.Generator().manual_seed(seed), "gan_discriminator_loss", ((6,), (4, 1), (1,)), 3.0)
-    diff = _check_gan("gan_discriminator_loss", gan_discriminator_loss, cases)
-    return "loss and gradients match softplus(-real).mean() + softplus(fake).mean() on 3 batches", diff
-
-
-@run_check("gan generator loss")
-def check_generator_loss(gan_generator_loss, seed: int = 0):
-    """Is it the non-saturating -mean log D(fake) with D = sigmoid, with its gradient?"""
-    cases = _gan_cases(torch.Generator().manual_seed(seed), "gan_generator_loss", ((6,), (4, 1), (1,)), 3.0)
-    diff = _check_gan("gan_generator_loss", gan_generator_loss, cases)
-    return "loss and gradient match softplus(-fake).mean() on 3 batches", diff
-
-
-def _check_gan_stability(fn_name: str, fn) -> float:
-    gen = torch.Generator().manual_seed(5)
-    cases = list(_gan_cases(gen, fn_name, ((8,),), 30.0, torch.float64, big=100.0))
-    cases += list(_gan_cases(gen, fn_name, ((6, 1),), 30.0, torch.float32, big=100.0))
-    return _check_gan(fn_name, fn, cases)
-
-
-@run_check("gan discriminator loss, large logits")
-def check_discriminator_stability(gan_discriminator_loss):
-    """Are loss and gradients finite and right for logits of +-100 and +-300 (float64 and float32)?"""
-    diff = _check_gan_stability("gan_discriminator_loss", gan_discriminator_loss)
-    return "finite and right for logits of +-100 and +-300 (float64 and float32)", diff
-
-
-@run_check("gan generator loss, large logits")
-def check_generator_stability(gan_generator_loss):
-    """Are loss and gradient finite and right for logits of +-100 and +-300 (float64 and float32)?"""
-    diff = _check_gan_stability("gan_generator_loss", gan_generator_loss)
-    return "finite and right for logits of +-100 and +-300 (float64 and float32)", diff

@@ -7,7 +7,7 @@ judge's ``g`` for ``reparameterize``, of the loss itself for the losses); it dec
 from __future__ import annotations
 
 from adl4cv_utils.checks.basics.probes import raw
-from adl4cv_utils.checks.generative import _call
+from adl4cv_utils.checks.generative.common import _call
 from adl4cv_utils.probing import probe, student
 
 LOSSES = {"vae_loss": (0, 2, 3), "gan_discriminator_loss": (0, 1), "gan_generator_loss": (0,)}
