@@ -9,14 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from adl4cv_utils.checks.generative.common import (
-    _call,
-    _compare_grads,
-    _compare_value,
-    _reference,
-    _scalar_loss,
-    _tolerance,
-)
+from adl4cv_utils.checks.generative import common as C
 from adl4cv_utils.checks.result import run_check
 
 # ---------------------------------------------------------------------------------------------
@@ -74,13 +67,13 @@ def compare_gan(fn: str, inputs: tuple, got: dict) -> float:
     wants = tuple(range(len(inputs)))
     big = max(float(t.abs().max()) for t in inputs)
     where = f"logits of shape {tuple(inputs[-1].shape)}, |logit| up to {big:.0f}, {str(inputs[0].dtype)[6:]}"
-    atol, rtol = _tolerance(inputs[0].dtype)
-    ref = _reference(reference, inputs, wants)
-    value = _scalar_loss(f"{fn} ({where})", got.get("value"))
+    atol, rtol = C._tolerance(inputs[0].dtype)
+    ref = C._reference(reference, inputs, wants)
+    value = C._scalar_loss(f"{fn} ({where})", got.get("value"))
     stable = "large" if big >= 50 else ""
-    diff = _compare_value(f"{fn} ({where})", ref["value"], value, variants, atol, rtol, stable)
+    diff = C._compare_value(f"{fn} ({where})", ref["value"], value, variants, atol, rtol, stable)
     grads = tuple(f"{n}_logits" for n in names)
-    return max(diff, _compare_grads(f"{fn} ({where})", ref, got, grads, atol, rtol, bool(stable)))
+    return max(diff, C._compare_grads(f"{fn} ({where})", ref, got, grads, atol, rtol, bool(stable)))
 
 
 def _logits(gen, shape, scale: float, dtype=torch.float64, big: float = 0.0):
@@ -102,7 +95,7 @@ def _gan_cases(gen, fn: str, shapes, scale: float, dtype=torch.float64, big: flo
 def _check_gan(fn_name: str, fn, cases) -> float:
     diff = 0.0
     for inputs in cases:
-        diff = max(diff, compare_gan(fn_name, inputs, _call(fn, inputs, tuple(range(len(inputs))))))
+        diff = max(diff, compare_gan(fn_name, inputs, C._call(fn, inputs, tuple(range(len(inputs))))))
     return diff
 
 
