@@ -167,7 +167,7 @@ ROWS = [
     ),
     Row(
         "09_generative",
-        13.0,
+        12.0,
         {
             "wrong": {
                 "reparameterize": (("torch.exp(0.5 * logvar)", "torch.exp(logvar)"),),
