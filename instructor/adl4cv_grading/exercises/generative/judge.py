@@ -58,8 +58,8 @@ def reparameterize_hidden(ctx: Context):
 
 
 def _vae_case(gen, dtype=torch.float64, logit_scale: float = 2.0):
-    # at least 2 samples, pixels and latent dimensions: a sum and a mean over any axis must differ
-    b, d = (int(v) for v in torch.randint(2, 8, (2,), generator=gen))
+    # at least 3 samples (a sum over the batch is not twice the mean) and 2 pixels and latent dimensions
+    b, d = int(torch.randint(3, 8, (1,), generator=gen)), int(torch.randint(2, 7, (1,), generator=gen))
     pixels = _shape(gen, int(torch.randint(1, 4, (1,), generator=gen)))  # (P,), (C, H) or (C, H, W)
     return G._vae_inputs(gen, b, pixels, d, dtype, logit_scale)
 
@@ -103,7 +103,8 @@ def _gan(ctx: Context, fn: str, salt: str, count: int, scale: float, big: float 
     diff = 0.0
     for i in range(count):
         dtype = torch.float32 if big and i == count - 1 else torch.float64
-        shape = (int(torch.randint(1, 10, (1,), generator=gen)),) + ((1,) if i % 2 else ())
+        # large logits: at least 4 per batch, so each holds +-big and +-3 big (both signs matter to both terms)
+        shape = (int(torch.randint(4 if big else 1, 10, (1,), generator=gen)),) + ((1,) if i % 2 else ())
         for inputs in G._gan_cases(gen, fn, (shape,), scale, dtype, big):
             got = ctx.probe("generative.loss", fn=fn, args=list(inputs))
             diff = max(diff, G.compare_gan(fn, inputs, got))
