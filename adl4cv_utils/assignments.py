@@ -17,6 +17,7 @@ ASSIGNMENTS: dict[str, str] = {
     "06_training": "training",
     "07_visualization": "visualization",
     "08_similarity": "similarity",
+    "09_generative": "generative",
     "10_diffusion": "diffusion",
 }
 # The grader's self-test (tests/grading/tiny.py): graded like the others, never released to students.

@@ -209,3 +209,38 @@ REGRESSION_LOSSES = (
     "aten::smooth_l1_loss",
     "aten::huber_loss",
 )
+
+# 09_generative: ready-made losses, stable log-sigmoid / softplus / log-sum-exp and torch.distributions, in every
+# spelling a trace shows (F.softplus and F.logsigmoid are torch._C._nn builtins)
+GENERATIVE = (
+    "torch.nn.functional.binary_cross_entropy",
+    "torch.nn.functional.mse_loss",
+    "torch.nn.functional.kl_div",
+    "torch.nn.functional.gaussian_nll_loss",
+    "torch.nn.functional.softplus",
+    "torch.nn.functional.logsigmoid",
+    "torch.nn.BCE",
+    "torch.nn.MSELoss",
+    "torch.nn.KLDivLoss",
+    "torch.nn.GaussianNLLLoss",
+    "torch.nn.Softplus",
+    "torch.nn.LogSigmoid",
+    "torch.nn.modules.loss.",
+    "torch.nn.modules.activation.",
+    "torch.binary_cross_entropy",
+    "torch.logaddexp",
+    "torch.logsumexp",
+    ".logaddexp",
+    ".logsumexp",
+    "torch.special.",
+    "torch.distributions",
+    "torch._C._nn.",
+    "aten::binary_cross_entropy",
+    "aten::softplus",
+    "aten::log_sigmoid",
+    "aten::logaddexp",
+    "aten::logsumexp",
+    "aten::mse_loss",
+    "aten::kl_div",
+    "aten::special_",
+)

@@ -18,6 +18,7 @@ from adl4cv_utils.rules.patterns import (
     CONV,
     CONV_OK,
     DROPOUT,
+    GENERATIVE,
     LOSSES,
     OPTIM,
     OPTIM_OK,
@@ -225,5 +226,30 @@ RULES: dict[str, Rules] = {
             **dict.fromkeys(("linear_beta_schedule", "cosine_beta_schedule", "q_sample", "p_sample_step"), PACKAGE),
             "ddpm_loss": REGRESSION_LOSSES + PACKAGE,
         },
+    ),
+    "09_generative": Rules(
+        "09_generative",
+        ("reparameterize", "vae_loss", "gan_discriminator_loss", "gan_generator_loss"),
+        "Written by hand: no torch losses (`F.binary_cross_entropy_with_logits`, `F.binary_cross_entropy`, "
+        "`F.mse_loss`, `F.kl_div`, `F.gaussian_nll_loss`, `nn.BCEWithLogitsLoss`, `nn.BCELoss`, ...), no ready-made "
+        "softplus or log-sigmoid (`F.softplus`, `F.logsigmoid`, `torch.logaddexp`, `torch.logsumexp`, "
+        "`torch.special`), no `torch.distributions` (`Normal.rsample`, `kl_divergence`) anywhere in your "
+        "functions, and nothing from the course package (`adl4cv_utils`). Allowed: `torch.exp`, `torch.log`, "
+        "`torch.log1p`, `torch.sigmoid`, `abs`, `clamp`, `minimum`/`maximum`, `where`, `sum`, `mean` and "
+        "arithmetic.",
+        names=tuple(
+            F + n
+            for n in ("binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "kl_div")
+            + ("gaussian_nll_loss", "softplus", "logsigmoid")
+        )
+        + tuple(f"torch.{n}" for n in ("binary_cross_entropy_with_logits", "logaddexp", "logsumexp"))
+        + tuple(f"torch.Tensor.{n}" for n in ("logaddexp", "logsumexp"))
+        + ("torch.special.*", "torch.distributions.*")
+        + tuple(f"torch.nn.{n}" for n in ("BCEWithLogitsLoss", "BCELoss", "MSELoss", "KLDivLoss", "Softplus"))
+        + ("torch.nn.LogSigmoid",),
+        units=dict.fromkeys(
+            ("reparameterize", "vae_loss", "gan_discriminator_loss", "gan_generator_loss"), GENERATIVE + PACKAGE
+        ),
+        blocks=BUILDING_BLOCKS,
     ),
 }

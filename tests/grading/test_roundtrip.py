@@ -194,6 +194,28 @@ ROWS = [
         {"wrong": ("x0 is scaled by alpha_bar_t", "the variance is beta_t")},
         ("BEGIN HIDDEN TESTS", "seed=1).assert_passed()", "diffusion.check_p_sample_step(p_sample_step)"),
     ),
+    Row(
+        "09_generative",
+        12.0,
+        {
+            "wrong": {
+                "reparameterize": (("torch.exp(0.5 * logvar)", "torch.exp(logvar)"),),
+                "gan_losses": (("return -log_sigmoid(fake_logits).mean()", "return log_sigmoid(-fake_logits).mean()"),),
+            }
+        },
+        {
+            "wrong": {
+                "reparameterize_values",
+                "reparameterize_gradients",
+                "reparameterize_hidden",
+                "generator_loss_values",
+                "generator_loss_stability",
+                "gan_losses_hidden",
+            }
+        },
+        {"wrong": ("exp(logvar) is the variance", "saturating loss mean log(1 - D(G(z)))")},
+        ("BEGIN HIDDEN TESTS", "seed=1).assert_passed()", "check_reparameterize_gradients(reparameterize, seed=1)"),
+    ),
 ]
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from adl4cv_utils.checks.basics.probes import raw
 from adl4cv_utils.checks.diffusion.common import TinyEps, loss_outcome
 from adl4cv_utils.probing import probe, student
+from adl4cv_utils.probing.values import raw
 
 
 @probe("diffusion.schedule")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from adl4cv_utils.checks.basics.probes import raw
 from adl4cv_utils.checks.training.probes import ModeRecorder, own_rng
 from adl4cv_utils.probing import probe, student
+from adl4cv_utils.probing.values import raw
 
 LAYER = 5  # the second BatchNorm: a grid of (H // 2, W // 2)
 

@@ -1,0 +1,1 @@
+"""The judge side of generative (instructor only): judge tests and references."""
