@@ -79,7 +79,9 @@ def _stub(code: types.CodeType, message: str) -> types.CodeType:
     body += f"        raise RuntimeError({message!r})\n    return stub\n"
     namespace: dict = {}
     exec(compile("def outer():\n" + body, "<adl4cv guard stub>", "exec"), namespace)  # noqa: S102 - our own text
-    return namespace["outer"]().__code__.replace(co_name=code.co_name, co_qualname=code.co_qualname)
+    stub = namespace["outer"]().__code__
+    # the original's names and file: the recorder names the stub's run as the forbidden function's
+    return stub.replace(co_name=code.co_name, co_qualname=code.co_qualname, co_filename=code.co_filename)
 
 
 class Enforcement:

@@ -128,6 +128,9 @@ def install() -> None:
         if enforce is not None:
             enforce.on()
         recorder.mode.__enter__()
+        if sys.gettrace() is not None:  # a tracer of the notebook's would see the guard's frames in the window
+            sys.settrace(None)
+            tamper.append("a trace function was set (sys.settrace)")
         real_setprofile(recorder.profile)
         state.window, state.tamper = True, tamper
         busy.discard(get_ident())
@@ -225,7 +228,15 @@ def install() -> None:
         finally:
             busy.discard(me)
 
-    sys.addaudithook(audit)
+    class Hook:
+        """The audit hook. CPython runs hooks with tracing off unless ``__cantrace__`` is true: the recorder must see
+        the probe the hook runs. No other tracer can see the guard: sys.setprofile and sys.settrace are refused."""
+
+        __slots__ = ()
+        __call__ = staticmethod(audit)
+        __cantrace__ = True
+
+    sys.addaudithook(Hook())
     sys.getprofile = _getprofile
 
 

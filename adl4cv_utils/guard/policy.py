@@ -1,7 +1,9 @@
 """Which audit events does the guard refuse, and when? Plain tables (PEP 578 event names, CPython 3.11).
 
 ``ALWAYS``: refused from the moment the guard is installed (before any student code), because they
-reach memory or objects behind the guard's back and no honest notebook needs them. ``IN_WINDOW``:
+reach memory or objects behind the guard's back, or (profile and trace functions) would see the
+guard's frames, and no notebook needs them while it is graded (debuggers and ``%prun`` do not work
+in the grading kernel). ``IN_WINDOW``:
 refused while a probe runs the graded code (the window): they would move work where the recorder
 cannot see it (other processes, other programs, the network), or change the tracer. Frames are
 refused whenever the frame, or one below it, runs the guard's own code (``frame_is_secret``), in
@@ -29,12 +31,12 @@ ALWAYS = frozenset(
         "gc.get_referrers",
         "gc.get_referents",
         "sys._current_exceptions",
+        "sys.setprofile",
+        "sys.settrace",
     }
 )
 IN_WINDOW = frozenset(
     {
-        "sys.setprofile",
-        "sys.settrace",
         "sys._current_frames",
         "os.fork",
         "os.forkpty",

@@ -33,6 +33,10 @@ _BUILTIN = types.BuiltinFunctionType
 LIBRARY_TOPS = ("torch", "torchvision", "numpy", "scipy", "sklearn", "skimage", "PIL", "cv2", "einops", "jax")
 LIBRARY_TOPS += ("adl4cv_utils",)
 TRUSTED = ("adl4cv_utils.guard", "adl4cv_utils.probing", "adl4cv_utils.checks")  # the judge's own probes
+# Python functions that torch's C++ calls back while it dispatches (no Python frame between it and the
+# student's): not calls the student's code made.
+CALLBACKS = ("torch._library.simple_registry.find_torch_dispatch_rule",)
+CALLBACK_METHODS = (".__torch_dispatch__", ".__torch_function__")
 
 
 def library_roots() -> tuple[str, ...]:
@@ -95,6 +99,7 @@ class Recorder:
         self.boundary: set[str] = set()
         self.ops: set[str] = set()
         self._library: dict[str, object] = {}
+        self._in_c: dict[int, int] = {}  # student frame -> builtins it is calling now (their callbacks are not its calls)
         self.mode = _Ops(self.ops)
 
     def _file(self, filename: str) -> str | None:
@@ -112,14 +117,16 @@ class Recorder:
                 if not code.co_flags & 0x2:  # a module or class body runs: not a call
                     return
                 module = self._file(code.co_filename)
-                if not module:  # the student's own function, or library code without a module name
+                if not module or module.startswith("adl4cv_utils.guard"):  # the student's own, or the guard's
                     return
                 name = f"{module}.{code.co_qualname}"
                 if module.startswith(LIBRARY_TOPS) and not module.startswith(TRUSTED):
                     self.python.add(name)
                 back = frame.f_back
-                if back is not None and self._file(back.f_code.co_filename) is None:
-                    self.boundary.add(name)
+                callback = name.startswith(CALLBACKS) or name.endswith(CALLBACK_METHODS)
+                if back is not None and not callback and self._file(back.f_code.co_filename) is None:
+                    if not self._in_c.get(id(back)):  # a call from C (print -> sys.stdout.write) is not the student's
+                        self.boundary.add(name)
             elif event == "c_call" and type(arg) is _BUILTIN:
                 owner = _owner(arg)
                 if owner is None:
@@ -127,8 +134,13 @@ class Recorder:
                 name = f"{owner}.{arg.__name__}"
                 if owner.startswith(LIBRARY_TOPS):
                     self.builtins.add(name)
-                if self._file(frame.f_code.co_filename) is None and not owner.startswith("builtins"):
-                    self.boundary.add(name)
+                if self._file(frame.f_code.co_filename) is None:
+                    self._in_c[id(frame)] = self._in_c.get(id(frame), 0) + 1
+                    if not owner.startswith("builtins"):
+                        self.boundary.add(name)
+            elif event in ("c_return", "c_exception") and type(arg) is _BUILTIN:
+                if self._in_c.get(id(frame)):
+                    self._in_c[id(frame)] -= 1
         except BaseException:  # noqa: BLE001 - a signal handler's exception lands here, never in CPython
             return
 

@@ -73,6 +73,12 @@ def review_notes(test: JudgeTest, report: static.Report, before: int | None = No
     return list(dict.fromkeys(str(f) for f in found))
 
 
+def _shown(name: str) -> str:
+    """The public spelling of a traced name (torch's functional builtins live in ``torch._C._nn``)."""
+    name = rules.normalise(name)
+    return "torch.nn.functional." + name[len("torch._C._nn.") :] if name.startswith("torch._C._nn.") else name
+
+
 def _delegation(assignment: str, test: JudgeTest, traces: list[dict], tamper: list[str]) -> str:
     """Why the test's passing result does not count: the guard's evidence (tampering, what ran, what was called)."""
     if tamper:
@@ -83,13 +89,13 @@ def _delegation(assignment: str, test: JudgeTest, traces: list[dict], tamper: li
             for kind in ("python", "builtins", "ops", "boundary"):
                 for name in trace.get(kind, []):
                     if isinstance(name, str) and rules.forbidden(assignment, unit, name):
-                        shown = rules.normalise(name)
+                        shown = _shown(name)
                         return f"{unit} ran `{shown}` while it was tested: the exercise is to write it yourself"
             for name in trace.get("boundary", []):
                 if isinstance(name, str) and rules.runtime_escape(name):
-                    return f"{unit} called `{rules.normalise(name)}`: the grader cannot verify such code"
+                    return f"{unit} called `{_shown(name)}`: the grader cannot verify such code"
                 if isinstance(name, str) and rules.not_a_block(assignment, unit, name):
-                    shown = rules.normalise(name)
+                    shown = _shown(name)
                     return f"{unit} called `{shown}`, which is not one of the building blocks the notebook lists"
     return ""
 

@@ -341,9 +341,13 @@ def scaled_dot_product_attention(q, k, v, mask=None):
 
 def test_sdpa_delegation_loses_every_attention_point(judged):
     """Does an attention that calls F.scaled_dot_product_attention lose its cells, and the multi-head cells
-    that rely on it, naming the forbidden call?"""
+    that rely on it, naming the forbidden call? (The interface cell, which never runs it, keeps its point and
+    is flagged for review.)"""
     verdicts = judged.verdicts({"sdpa": SDPA_DELEGATES}, seed=9)
     for gid, v in verdicts.items():
+        if gid == "mha_interface":
+            assert any("scaled_dot_product_attention" in r for r in v.review), v.review
+            continue
         assert not v.passed and v.score == 0, gid
         assert "torch.nn.functional.scaled_dot_product_attention" in v.message, (gid, v.message)
         assert "write it yourself" in v.message
@@ -366,8 +370,9 @@ def test_mha_delegation_loses_only_the_mha_points(judged):
     """Does a multi-head attention that calls torch's attention lose its cells while the student's own
     attention keeps its points?"""
     verdicts = judged.verdicts({"mha": MHA_DELEGATES}, seed=11)
-    for gid in MHA_IDS:
+    for gid in set(MHA_IDS) - {"mha_interface"}:  # the constructor is the student's own: flagged, not lost
         assert not verdicts[gid].passed and "MultiHeadAttention" in verdicts[gid].message, verdicts[gid].message
+    assert verdicts["mha_interface"].review
     assert all(verdicts[gid].passed for gid in SDPA_IDS)
 
 
@@ -423,9 +428,10 @@ MHA_FUNCTIONAL = edit(
 
 
 def test_functional_mha_delegation_loses_every_mha_point(judged):
-    """Does a multi-head attention that calls F.multi_head_attention_forward lose every multi-head cell (the
-    interface cell too, by the static analysis) and keep the attention cells?"""
+    """Does a multi-head attention that calls F.multi_head_attention_forward lose every multi-head cell that runs
+    it (the interface cell, which does not, is flagged for review) and keep the attention cells?"""
     verdicts = judged.verdicts({"mha": MHA_FUNCTIONAL}, seed=15)
-    assert all(verdicts[gid].score == 0 for gid in MHA_IDS), {g: verdicts[g].message for g in MHA_IDS}
-    assert "torch.nn.functional.multi_head_attention_forward" in verdicts["mha_interface"].message
+    behaviour = set(MHA_IDS) - {"mha_interface"}
+    assert all(verdicts[gid].score == 0 for gid in behaviour), {g: verdicts[g].message for g in behaviour}
+    assert any("multi_head_attention_forward" in r for r in verdicts["mha_interface"].review)
     assert all(verdicts[gid].passed for gid in SDPA_IDS)
