@@ -7,6 +7,7 @@ scheme, sources cited there) with the tiny course's notebook as every notebook's
 
 from __future__ import annotations
 
+import csv
 import json
 import zipfile
 from pathlib import Path
@@ -103,8 +104,10 @@ def test_grade_files_are_written_and_read_back(tmp_path):
     assert [p.name for p in paths] == [f"{A}_moodle_worksheet.csv", f"{A}_canvas_gradebook.csv"]
     assert gradefiles.read_moodle(paths[0]) == {"1234567": 8.0}
     assert gradefiles.read_canvas(paths[1]) == {"340934": {"Tiny (777)": 6.0}}
-    header = paths[0].read_text(encoding="utf-8").splitlines()[0].split(",")
-    assert header == gradefiles.MOODLE_COLUMNS
+    with open(paths[0], newline="", encoding="utf-8") as f:
+        sheet = list(csv.DictReader(f))
+    assert list(sheet[0]) == gradefiles.MOODLE_COLUMNS and sheet[0]["Identifier"] == "Participant 1234567"
+    assert sheet[0]["Maximum Grade"] == "10.00" and sheet[0]["Last modified (grade)"]
     assert "syntax error in cell 2" in paths[0].read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="not a Canvas gradebook"):
         gradefiles.read_canvas(paths[0])
