@@ -1,5 +1,6 @@
 """Does the report say why points were lost when the judge never saw the code (a syntax error, an
-unanswered cell), time each student's own cells, and order test columns as the notebook does?"""
+unanswered cell), time each student's own cells, order test columns as the notebook does, and keep
+every student of the assignment?"""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import csv
 
 import nbformat
 
-from adl4cv_grading import findings
-from adl4cv_grading.report import StudentGrade, write_csv
+from adl4cv_grading import findings, late
+from adl4cv_grading.autograde import Outcome, prepare_assignment, store
+from adl4cv_grading.report import StudentGrade, collect, write_csv
+from adl4cv_grading.submissions import Submission
 
-from .tiny import _meta
+from .tiny import FULL, A, _meta, make_course, submission, write
 
 
 def error(name: str, value: str) -> dict:
@@ -70,3 +73,25 @@ def test_columns_follow_the_notebook(tmp_path):
     with open(write_csv([row], tmp_path / "g.csv", order), encoding="utf-8") as f:
         header = next(csv.reader(f))
     assert header[-2:] == order
+
+
+def test_collect_keeps_students_of_earlier_runs(tmp_path):
+    """When a run grades only bob, does the report still hold alice (graded before), with her stored outcome,
+    and does a stored late penalty come off bob's score?"""
+    course = make_course(tmp_path / "course")
+    prepare_assignment(A, course, tmp_path / "work")
+    for student, scores in (("alice", {"test_add": 2.0, "test_mul": 3.0}), ("bob", {"test_add": 2.0})):
+        path = write(tmp_path / f"{student}.ipynb", submission())
+        outcome = Outcome(student, "graded", "", 1.5, {"tiny": scores}, name=student)
+        store(outcome, None, Submission(student, {"tiny.ipynb": path}, name=student), A, course)
+    bob = Outcome("bob", "graded", "", 2.5, name="bob")
+    stamp = tmp_path / "bob" / A / "timestamp.txt"
+    write(stamp.parent / "tiny.ipynb", submission())
+    stamp.write_text("2026-12-02 01:00:00 UTC")
+    sub = Submission("bob", {"tiny.ipynb": stamp.parent / "tiny.ipynb"}, name="bob")
+    plugin = late.CoursePenalty(penalty_method="zero")
+    late.apply(course, A, [sub], {}, "2026-12-01 23:00 UTC", plugin)
+    rows = {r.student: r for r in collect([bob], A, course)}
+    assert set(rows) == {"alice", "bob"}
+    assert rows["alice"].score == FULL and rows["alice"].seconds == 1.5 and rows["alice"].status == "graded"
+    assert rows["bob"].penalty == 2.0 and rows["bob"].score == 0.0 and rows["bob"].late == "yes"
