@@ -1,6 +1,7 @@
 """What does an autograded notebook say beyond the points? Why points were lost when the code itself
-was never judged (a syntax error, an unanswered cell, an exception outside the tests), and how long
-the student's own cells ran.
+was never judged (a syntax error in any cell, an unanswered or failing answer cell), and how long the
+student's own cells ran. Errors of the notebook's other cells (demos) cost no points and are not
+reported.
 
 Cells are numbered as the student's notebook shows them, from 1, over all its cells (the grader's
 note that ``autograde.store`` puts first is not counted). Test cells are left out: their failures
@@ -33,18 +34,20 @@ def _where(number: int, cell) -> str:
 def _error_reason(number: int, cell, error) -> str | None:
     """The reason an error output in a non-test cell gives, or None for a test cell."""
     meta = cell.metadata.get("nbgrader", {})
+    name, value = error.get("ename", ""), str(error.get("evalue", ""))[:120]
     if meta.get("grade") and not meta.get("solution"):
         return None  # a test: the judge's verdict says what went wrong
-    name, value = error.get("ename", ""), str(error.get("evalue", ""))[:120]
     if name in SYNTAX:
         return f"syntax error in {_where(number, cell)}: {value}"
-    if name == "NotImplementedError" and meta.get("solution"):
+    if not meta.get("solution"):
+        return None  # a demo cell of the notebook: its error costs no points
+    if name == "NotImplementedError":
         return f"{_where(number, cell)} not answered (it still raises NotImplementedError)"
     return f"{_where(number, cell)} raised {name}: {value}"
 
 
 def reasons(nb) -> list[str]:
-    """One line per code cell outside the tests that ended in an error, in notebook order."""
+    """One line per syntax error and per answer cell that ended in an error, in notebook order."""
     found = []
     for number, cell in enumerate(_student_cells(nb), start=1):
         if cell.cell_type != "code":

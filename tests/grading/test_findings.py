@@ -37,17 +37,20 @@ def autograded() -> nbformat.NotebookNode:
                 metadata=_meta("mul", answer=True),
                 outputs=[error("NotImplementedError", "")],
             ),
-            code("1 / 0", outputs=[error("ZeroDivisionError", "division by zero")]),
+            code("1 / 0", outputs=[error("ZeroDivisionError", "division by zero")]),  # a demo cell: no points lost
+            code("x = (", outputs=[error("SyntaxError", "'(' was never closed")]),
+            code("raise ValueError('no')", metadata=_meta("div", answer=True), outputs=[error("ValueError", "no")]),
         ]
     )
 
 
 def test_reasons_name_the_cell_and_skip_tests():
-    """Is a syntax error named with its cell and id, an unanswered cell said, a test's error left to the judge?"""
+    """Is a syntax error named with its cell (and id), an unanswered answer said, tests and demos left out?"""
     assert findings.reasons(autograded()) == [
         "syntax error in cell 2 (add): invalid syntax (3, 17)",
         "cell 4 (mul) not answered (it still raises NotImplementedError)",
-        "cell 5 raised ZeroDivisionError: division by zero",
+        "syntax error in cell 6: '(' was never closed",
+        "cell 7 (div) raised ValueError: no",
     ]
 
 
