@@ -150,6 +150,9 @@ def discover_any(
         raise ValueError(f"submissions: {source} is not a folder")
     if not notebook_names:
         raise ValueError(f"assignment: {assignment!r} has no notebooks")
+    inner = [p for p in source.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    if platform_of(source) is None and len(inner) == 1 and inner[0].is_dir() and platform_of(inner[0]):
+        source = inner[0]  # the zip unpacked into a folder of its own name
     if platform_of(source) is None:
         return discover(source, assignment, notebook_names), {}
     return _submissions(source, notebook_names)

@@ -179,7 +179,7 @@ def test_canvas_zip_late_submission_is_penalised(tmp_path):
     imported = gradefiles.read_canvas(course / f"{A}_canvas_gradebook.csv")
     assert imported == {"340934": {"Tiny (777)": FULL}, "334244": {"Tiny (777)": FULL - 1.0}}
     feedback = (course / "feedback" / "wellslane" / A / "tiny.html").read_text()
-    assert "late" in feedback.lower()
+    assert "Late submission penalty (Score: -1.0)" in feedback  # nbgrader's feedback template shows it
 
 
 SYNTAX_ADD = "def add(a, b):\n    return a +"
@@ -214,3 +214,10 @@ def test_csv_after_two_batches_holds_everyone(tmp_path):
     assert float(found["slow"]["seconds"]) >= 2.0 and len({found[s]["seconds"] for s in first}) == 3
     header = (course / "grades.csv").read_text().splitlines()[0].split(",")
     assert header[-2:] == ["tiny/test_add", "tiny/test_mul"]
+
+
+def test_an_unpacked_folder_one_level_down_is_found(tmp_path):
+    """Is a platform export unpacked into a folder of its own (submissions/<zip name>/...) still read?"""
+    platforms.unpack(make_zip(tmp_path / "c.zip", "canvas"), tmp_path / "downloads" / "c")
+    subs, roster = platforms.discover_any(tmp_path / "downloads", A, NOTEBOOKS, tmp_path / "state")
+    assert [s.student for s in subs] == ["smithbob", "wellslane"] and roster["wellslane"].late
