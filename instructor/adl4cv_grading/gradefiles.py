@@ -47,7 +47,7 @@ def _feedback(row) -> str:
 
 def write_moodle(rows, roster: dict[str, Entry], path: Path, max_grade: float | None = None) -> Path:
     """Moodle's grading worksheet for the students of ``rows`` that came from a Moodle export."""
-    now = time.strftime("%d %B %Y, %I:%M %p")  # the langconfig strftimedatetime Moodle writes its worksheet with
+    now = time.strftime("%A, %d %B %Y, %I:%M %p")  # as Moodle writes it: userdate(), strftimedaydatetime
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(MOODLE_COLUMNS)
