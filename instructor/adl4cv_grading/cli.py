@@ -3,8 +3,10 @@
     adl4cv-grade 02_optimizers path/to/submissions            # in the repository (the course folder)
     adl4cv-grade 02_optimizers submissions/ --jobs 4 --csv grades.csv
 
-The folder holds ``<student>.ipynb`` files (as exported by a course platform) or nbgrader's
-``<student>/<assignment>/<notebook>.ipynb``. The command autogrades every submission with nbgrader
+The folder holds ``<student>.ipynb`` files or nbgrader's ``<student>/<assignment>/<notebook>.ipynb``,
+or it is a Moodle or Canvas "download all submissions" zip (or its unpacked folder): the platform's
+ids are kept, and its grade file is written beside the CSV (platform_io.py; ``--due`` and
+``--late-penalty`` for late submissions). The command autogrades every submission with nbgrader
 (in parallel, each in its own process and temporary folder, with time, memory and output limits),
 stores the grades in the course's nbgrader gradebook, writes feedback HTML (hidden tests' source
 removed) under ``feedback/``, exports a grades CSV and prints a per-student summary. Running it again
@@ -26,13 +28,12 @@ import sys
 import time
 from pathlib import Path
 
-from adl4cv_grading import sandbox
+from adl4cv_grading import platform_io, sandbox
 from adl4cv_grading.autograde import INTERNAL_ERROR, WORKER_LOST, Outcome, autograde, error_log
 from adl4cv_grading.limits import Limits
 from adl4cv_grading.nbgrader_run import assignments, nbgrader_env, run_nbgrader
 from adl4cv_grading.report import collect, table, write_csv
 from adl4cv_grading.sandbox import PACKAGE_DIR as STUDENT_PACKAGE
-from adl4cv_grading.submissions import discover
 
 GRADER = Path(__file__).resolve().parent  # adl4cv_grading
 
@@ -91,7 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="adl4cv-grade", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("assignment", help="assignment name, a folder of solutions/ (e.g. 02_optimizers)")
-    parser.add_argument("submissions", type=Path, help="folder of submissions (flat or nbgrader layout)")
+    parser.add_argument(
+        "submissions", type=Path, help="folder of submissions (flat or nbgrader layout), or a Moodle or Canvas zip"
+    )
     parser.add_argument(
         "--course-dir",
         type=Path,
@@ -141,6 +144,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "under .adl4cv-grading/ to reproduce a run)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    platform_io.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -192,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         course_dir = _checked_course(args)
         limits = _limits(args)
         notebooks = sorted(p.name for p in (course_dir / "solutions" / args.assignment).glob("*.ipynb"))
-        subs = discover(args.submissions, args.assignment, notebooks)
+        subs, roster = platform_io.discover(args, course_dir, notebooks)
     except (UsageError, ValueError) as error:
         print(f"adl4cv-grade: {error}", file=sys.stderr)
         return 2
@@ -209,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         scheduler=args.scheduler,
         seed=args.seed,
     )
+    platform_io.after_grading(args, course_dir, subs, roster)  # late penalties, before the feedback
     _report(args, course_dir, outcomes)
     print(f"done in {time.perf_counter() - start:.1f} s")
     failed = [o.student for o in outcomes if o.reason.startswith((INTERNAL_ERROR, WORKER_LOST))]
@@ -232,9 +237,12 @@ def _report(args, course_dir: Path, outcomes: list[Outcome]) -> None:
             if outcome.status == "not graded":
                 write_problem_feedback(course_dir, args.assignment, outcome)
     rows = collect(outcomes, args.assignment, course_dir)
-    csv_path = write_csv(rows, args.csv or course_dir / "exports" / f"{args.assignment}_grades.csv")
+    order = platform_io.csv_test_order(course_dir, args.assignment)
+    csv_path = write_csv(rows, args.csv or course_dir / "exports" / f"{args.assignment}_grades.csv", order)
     print(table(rows))
     print(f"grades: {csv_path}")
+    for path in platform_io.write_exports(args, course_dir, rows):
+        print(f"platform grades: {path}")
     if not args.no_feedback:
         print(f"feedback: {course_dir / 'feedback'}/<student>/{args.assignment}/")
 
