@@ -46,6 +46,7 @@ class Outcome:
     fingerprint: str = ""
     judge_seed: int | None = None  # the secret seed the judge drew this submission's inputs from
     name: str = ""  # the file or folder name the student id was made from
+    review: str = ""  # what the static analysis flagged for the instructor (no points taken)
 
 
 @dataclass
@@ -167,6 +168,7 @@ def _collect(sub, outcome, notes, batch, course, log_text, stopped, elapsed) -> 
     outcome.scores = verdict.scores(found)
     outcome.judge_seed = batch.seed
     notes += verdict.notes(found)
+    outcome.review = "; ".join(verdict.reviews(found))
     for path in graded:
         notes += limit_reasons(nbformat.read(path, as_version=4), batch.limits.submission_seconds)
     if not graded:

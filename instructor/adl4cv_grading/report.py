@@ -36,6 +36,7 @@ class StudentGrade:
     penalty: float = 0.0  # late penalty, already taken from score
     late: str = ""  # "yes", "yes (time unknown)" or ""
     platform: str = ""  # "moodle:<participant id>", "canvas:<user id>" or ""
+    review: str = ""  # flagged for the instructor's review (no points taken)
 
 
 def _earlier(course_dir: Path, assignment: str, student: str) -> Outcome:
@@ -56,7 +57,9 @@ def _row(o: Outcome, gb_sub, max_score: float, course_dir: Path, assignment: str
     found, seconds = findings.inspect(course_dir / "autograded" / o.student / assignment)
     reason = "; ".join(dict.fromkeys(r for r in (o.reason, *found) if r))
     own = seconds if seconds is not None and o.status != "unchanged" else o.seconds
-    return StudentGrade(o.student, score - penalty, float(max_score), o.status, reason, own, tests, o.name, penalty)
+    row = StudentGrade(o.student, score - penalty, float(max_score), o.status, reason, own, tests, o.name, penalty)
+    row.review = o.review
+    return row
 
 
 def collect(outcomes: list[Outcome], assignment: str, course_dir: Path) -> list[StudentGrade]:
@@ -92,11 +95,11 @@ def write_csv(rows: list[StudentGrade], path: Path, test_order: list[str] | None
     header = ["student", "name", "score", "max_score", "status", "reason", "seconds", "late", "late_penalty"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow([*header, "platform_id", *test_names])
+        writer.writerow([*header, "platform_id", "review", *test_names])
         for r in rows:
             writer.writerow(
                 [r.student, r.name or r.student, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason]
-                + [f"{r.seconds:.1f}", r.late, f"{r.penalty:g}", r.platform]
+                + [f"{r.seconds:.1f}", r.late, f"{r.penalty:g}", r.platform, r.review]
                 + [f"{r.tests.get(t, 0.0):g}" for t in test_names]
             )
     return path

@@ -26,3 +26,11 @@ def test_habit_keeps_full_marks(grade_suites, habit):
 def test_the_suite_has_fifteen_habits():
     """Are there at least 15 habits?"""
     assert len(HABITS) >= 15
+
+
+def test_flagged_habits_keep_their_points_and_are_flagged(grade_suites):
+    """Is a construct the static analysis cannot follow (setattr/getattr with computed names) flagged for the
+    instructor in the CSV's review column, while the notebook keeps full marks?"""
+    row = grade_suites("04_resnet")["habit-setattr_getattr_layers"]
+    assert float(row["score"]) == pytest.approx(float(row["max_score"]))
+    assert "getattr" in row["review"] or "setattr" in row["review"], row
