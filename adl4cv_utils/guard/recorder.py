@@ -37,6 +37,7 @@ TRUSTED = ("adl4cv_utils.guard", "adl4cv_utils.probing", "adl4cv_utils.checks") 
 # student's): not calls the student's code made.
 CALLBACKS = ("torch._library.simple_registry.find_torch_dispatch_rule",)
 CALLBACK_METHODS = (".__torch_dispatch__", ".__torch_function__")
+PROBES = ("adl4cv_utils.checks.",)
 
 
 def library_roots() -> tuple[str, ...]:
@@ -99,7 +100,9 @@ class Recorder:
         self.boundary: set[str] = set()
         self.ops: set[str] = set()
         self._library: dict[str, object] = {}
-        self._in_c: dict[int, int] = {}  # student frame -> builtins it is calling now (their callbacks are not its calls)
+        self._in_c: dict[
+            int, int
+        ] = {}  # student frame -> builtins it is calling now (their callbacks are not its calls)
         self.mode = _Ops(self.ops)
 
     def _file(self, filename: str) -> str | None:
@@ -123,7 +126,8 @@ class Recorder:
                 if module.startswith(LIBRARY_TOPS) and not module.startswith(TRUSTED):
                     self.python.add(name)
                 back = frame.f_back
-                callback = name.startswith(CALLBACKS) or name.endswith(CALLBACK_METHODS)
+                # callbacks from C, and the probes' own callables (a loss function the probe hands the student)
+                callback = name.startswith(CALLBACKS) or name.endswith(CALLBACK_METHODS) or name.startswith(PROBES)
                 if back is not None and not callback and self._file(back.f_code.co_filename) is None:
                     if not self._in_c.get(id(back)):  # a call from C (print -> sys.stdout.write) is not the student's
                         self.boundary.add(name)
