@@ -199,3 +199,27 @@ def test_unknown_assignment_raises():
     """Does asking for the rules of an unknown assignment raise ValueError naming the argument?"""
     with pytest.raises(ValueError, match="assignment"):
         rules_for("08_nothing")
+
+
+@pytest.mark.parametrize(
+    "name, outside",
+    [
+        ("_warnings.warn", False),
+        ("time.perf_counter", False),
+        ("math.sqrt", False),
+        ("torch.einsum", False),
+        ("torch.nn.functional.unfold", False),
+        ("torch._tensor.Tensor.__repr__", False),
+        ("scipy.signal.correlate", True),
+        ("numpy.convolve", True),
+        ("torchvision.ops.deform_conv2d", True),
+        ("torch._nnpack_spatial_convolution", True),
+        ("torch._refs.nn.functional.dropout", True),
+    ],
+)
+def test_building_blocks_are_python_and_public_torch(name, outside):
+    """May 03's conv2d call ``name`` directly? (Python's standard library and torch's public API: yes;
+    other libraries' ready-made operations and torch's private functions: no.)"""
+    from adl4cv_utils.rules import not_a_block
+
+    assert bool(not_a_block("03_convolution", "conv2d", name)) == outside

@@ -7,6 +7,7 @@ Name patterns of ``names`` and ``aten_ops``: an exact qualified name, or a prefi
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -67,8 +68,9 @@ def forbidden_by(rules: Rules, unit: str, name: str) -> str:
 
 
 # What every "write it yourself" assignment lists as its building blocks (``Rules.blocks``): Python
-# itself, ``math`` and torch's public tensor API. Names under IMPLEMENTATION are how torch's public
-# API is implemented (a call from the student's code lands there), not ready-made operations.
+# itself (its standard library, ``sys.stdlib_module_names``), ``math`` and torch's public tensor API.
+# Names under IMPLEMENTATION are how torch's public API is implemented (a call from the student's
+# code lands there), not ready-made operations.
 BUILDING_BLOCKS = ("builtins.", "math.", "operator.", "functools.", "itertools.", "collections.", "typing.")
 BUILDING_BLOCKS += ("warnings.", "abc.", "dataclasses.", "enum.", "numbers.", "copy.", "contextlib.", "torch.")
 IMPLEMENTATION = ("torch._tensor.", "torch._tensor_str.", "torch._C.TensorBase.", "torch._C._TensorBase.")
@@ -97,6 +99,8 @@ def outside_blocks(rules: Rules, unit: str, name: str) -> str:
         return ""
     name = normalise(name)
     if name.startswith(IMPLEMENTATION) or ".probes." in name or name.startswith(rules.allowed or ("\0",)):
+        return ""
+    if name.split(".", 1)[0] in sys.stdlib_module_names:  # Python itself (warnings, time, random, ...)
         return ""
     if not name.startswith(rules.blocks) or (name.startswith("torch.") and _private(name)):
         return name
