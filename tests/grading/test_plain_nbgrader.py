@@ -84,3 +84,32 @@ def test_plain_autograde_refuses_without_the_sandbox(tmp_path):
     assert "grading sandbox cannot start" in proc.stdout + proc.stderr
     assert "judge_isolation=off" in proc.stdout + proc.stderr
     assert scores(course).get("alice", 0.0) == 0.0
+
+
+def test_plain_autograde_keeps_honest_habits_at_full_marks(tmp_path):
+    """Through plain nbgrader too, do 02's honest notebooks with one habit each (shell lines, magics in an
+    answer cell, self.__class__, a comparison with torch.optim.Adam) keep full marks?"""
+    import shutil
+
+    import nbformat
+    from conftest import REPO
+
+    from tests.judge.integrity import HABITS, suite
+
+    assignment = "02_optimizers"
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    shutil.copytree(REPO / "solutions" / assignment, course / "solutions" / assignment)
+    habits = {name: nb for name, nb in suite(assignment).items() if name.startswith("habit-")}
+    assert len(habits) == sum(a == assignment for a, *_ in HABITS.values()) >= 4
+    for student, nb in habits.items():
+        nbformat.write(nb, course / "submitted" / student / assignment / "optimizers.ipynb")
+    assert nbgrader(course, "generate_assignment", assignment, "--force").returncode == 0
+    proc = nbgrader(course, "autograde", assignment, "--force")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        got = {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(assignment)}
+    assert set(got) == set(habits)
+    for student, (score, most) in got.items():
+        assert score == pytest.approx(most), (student, score, most)
