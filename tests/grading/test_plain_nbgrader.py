@@ -104,7 +104,9 @@ def test_plain_autograde_keeps_honest_habits_at_full_marks(tmp_path):
     habits = {name: nb for name, nb in suite(assignment).items() if name.startswith("habit-")}
     assert len(habits) == sum(a == assignment for a, *_ in HABITS.values()) >= 4
     for student, nb in habits.items():
-        nbformat.write(nb, course / "submitted" / student / assignment / "optimizers.ipynb")
+        target = course / "submitted" / student / assignment / "optimizers.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(nb, target)
     assert nbgrader(course, "generate_assignment", assignment, "--force").returncode == 0
     proc = nbgrader(course, "autograde", assignment, "--force")
     assert proc.returncode == 0, proc.stderr[-3000:]
