@@ -156,21 +156,23 @@ _SIG = 32  # bytes of an HMAC-SHA256 signature
 def _score_as_verdict(cell, verdict: Verdict) -> None:
     """Make nbgrader's own score of the test cell the verdict's: an error output exactly when it failed.
 
-    nbgrader gives a test cell its points when it has no error output; the in-kernel self-check's
-    errors become text (they are feedback), and a failed verdict is an error output of its own.
+    nbgrader gives a test cell its points when it has no error output. A failed verdict keeps the in-kernel
+    errors (HideHiddenTests trims their tracebacks) or adds one of its own; a passed verdict turns them into
+    one line of text each, without the traceback (which would quote hidden tests).
     """
-    kept = []
-    for out in cell.outputs:
-        if out.get("output_type") == "error":
-            text = "\n".join(out.get("traceback") or [f"{out.get('ename')}: {out.get('evalue')}"])
-            out = NotebookNode(output_type="stream", name="stdout", text=text + "\n")
-        kept.append(out)
     line = verdict.line()
+    errors = [o for o in cell.outputs if o.get("output_type") == "error"]
     if verdict.passed:
-        kept.append(NotebookNode(output_type="stream", name="stdout", text=line + "\n"))
+        cell.outputs = [
+            NotebookNode(output_type="stream", name="stdout", text=f"{o.get('ename')}: {o.get('evalue')}\n")
+            if o.get("output_type") == "error"
+            else o
+            for o in cell.outputs
+        ]
+    if verdict.passed or errors:
+        cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=line + "\n"))
     else:
-        kept.append(NotebookNode(output_type="error", ename="JudgeVerdict", evalue=line, traceback=[line]))
-    cell.outputs = kept
+        cell.outputs.append(NotebookNode(output_type="error", ename="JudgeVerdict", evalue=line, traceback=[line]))
 
 
 def open_reply(key: bytes, nonce: bytes, frames: list) -> dict:
