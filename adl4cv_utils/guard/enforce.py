@@ -19,6 +19,7 @@ torch's own implementations.
 from __future__ import annotations
 
 import importlib
+import sys
 import types
 import warnings
 from fnmatch import fnmatchcase
@@ -51,24 +52,27 @@ def _resolve(name: str):
 
 
 def _functions_of(obj, filename: str | None = None):
-    """Python functions of a function, a class (its own methods) or a module (those defined in it)."""
+    """Python functions of a function, a class (its own methods) or a module (those defined in it), written in
+    ``filename`` (a class's own module file by default): never the shared machinery a class dict also holds
+    (an Enum's ``__new__``, a dataclass's helpers)."""
     if isinstance(obj, types.FunctionType):
-        yield obj
+        if filename is None or obj.__code__.co_filename == filename:
+            yield obj
     elif isinstance(obj, (staticmethod, classmethod, property)):
         for part in (getattr(obj, "__func__", None), getattr(obj, "fget", None), getattr(obj, "fset", None)):
             if isinstance(part, types.FunctionType):
-                yield part
+                yield from _functions_of(part, filename)
     elif isinstance(obj, type):
+        home = filename or getattr(sys.modules.get(obj.__module__), "__file__", None)
         for value in list(vars(obj).values()):
             if not isinstance(value, type):
-                yield from _functions_of(value)
+                yield from _functions_of(value, home or "\0")
     elif isinstance(obj, types.ModuleType):
         for value in list(vars(obj).values()):
-            file = getattr(getattr(value, "__code__", None), "co_filename", None)
             if isinstance(value, type) and getattr(value, "__module__", None) == obj.__name__:
-                yield from _functions_of(value)
-            elif isinstance(value, types.FunctionType) and file == filename:
-                yield value
+                yield from _functions_of(value, filename)
+            elif isinstance(value, types.FunctionType):
+                yield from _functions_of(value, filename)
 
 
 def _stub(code: types.CodeType, message: str) -> types.CodeType:
@@ -84,12 +88,21 @@ def _stub(code: types.CodeType, message: str) -> types.CodeType:
     return stub.replace(co_name=code.co_name, co_qualname=code.co_qualname, co_filename=code.co_filename)
 
 
+def _signature(fn):
+    import inspect
+
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
 class Enforcement:
     """One assignment's forbidden functions and operators, switched on for a window and off after it."""
 
     def __init__(self, assignment: str, functions: list, ops: list[str]):
         self.assignment = assignment
-        self.swaps = functions  # [(function, original code, stub code)]
+        self.swaps = functions  # [(function, original code, stub code, original signature)]
         self.ops = ops
         self._library = None
 
@@ -104,19 +117,21 @@ class Enforcement:
             filename = getattr(obj, "__file__", None)
             for fn in _functions_of(obj, filename) if obj is not None else ():
                 message = f"{shown.removesuffix('.*')} may not be used in {rules.assignment} (the notebook's rules)"
-                found.setdefault(id(fn), (fn, fn.__code__, _stub(fn.__code__, message)))
+                found.setdefault(id(fn), (fn, fn.__code__, _stub(fn.__code__, message), _signature(fn)))
         names = torch._C._dispatch_get_all_op_names()
         ops = sorted(n for n in names if rules.forbids_op(n.split(".")[0]) and not n.endswith("_available"))
         return cls(rules.assignment, list(found.values()), ops)
 
     def files(self) -> frozenset[str]:
         """The files of the forbidden Python functions (the hook refuses to run them anew)."""
-        return frozenset(original.co_filename for _, original, _ in self.swaps)
+        return frozenset(swap[1].co_filename for swap in self.swaps)
 
     def on(self) -> None:
         """Forbid: stubs in, raising kernels registered."""
-        for fn, _, stub in self.swaps:
+        for fn, _, stub, signature in self.swaps:
             fn.__code__ = stub
+            if signature is not None and "__signature__" not in fn.__dict__:
+                fn.__signature__ = signature  # what inspect shows stays the original's
         message = f"this torch operator may not be used in {self.assignment} (the notebook's rules)"
 
         def refuse(*args, **kwargs):
@@ -132,8 +147,10 @@ class Enforcement:
 
     def off(self) -> None:
         """Allow again: the original code back, the kernels deregistered."""
-        for fn, original, _ in self.swaps:
+        for fn, original, _, signature in self.swaps:
             fn.__code__ = original
+            if signature is not None and fn.__dict__.get("__signature__") is signature:
+                del fn.__signature__
         library, self._library = self._library, None
         if library is not None:
             library.reset()

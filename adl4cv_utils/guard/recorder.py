@@ -37,7 +37,7 @@ TRUSTED = ("adl4cv_utils.guard", "adl4cv_utils.probing", "adl4cv_utils.checks") 
 # student's): not calls the student's code made.
 CALLBACKS = ("torch._library.simple_registry.find_torch_dispatch_rule",)
 CALLBACK_METHODS = (".__torch_dispatch__", ".__torch_function__")
-PROBES = ("adl4cv_utils.checks.",)
+PROBES = ".probes."  # the judge's probe modules (adl4cv_utils.checks.<topic>.probes)
 
 
 def library_roots() -> tuple[str, ...]:
@@ -127,7 +127,7 @@ class Recorder:
                     self.python.add(name)
                 back = frame.f_back
                 # callbacks from C, and the probes' own callables (a loss function the probe hands the student)
-                callback = name.startswith(CALLBACKS) or name.endswith(CALLBACK_METHODS) or name.startswith(PROBES)
+                callback = name.startswith(CALLBACKS) or name.endswith(CALLBACK_METHODS) or PROBES in name
                 if back is not None and not callback and self._file(back.f_code.co_filename) is None:
                     if not self._in_c.get(id(back)):  # a call from C (print -> sys.stdout.write) is not the student's
                         self.boundary.add(name)

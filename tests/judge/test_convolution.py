@@ -306,8 +306,9 @@ def test_default_stride_mistake_keeps_explicit_stride_points(judged):
 DELEGATIONS = {
     "F.conv2d": (
         {"conv2d": SIGNATURE + "    return F.conv2d(x, weight, bias, stride, padding)"},
-        CONV_IDS + MODULE_IDS,
-        "torch.nn.functional.conv2d",
+        # the module's cells that run the convolution; its parameter shapes and init are its own work
+        CONV_IDS + [m for m in MODULE_IDS if m not in ("conv2d_module_shapes", "conv2d_module_init")],
+        "conv2d`",
     ),  # fmt: skip
     "hidden try": (
         {
@@ -318,7 +319,7 @@ DELEGATIONS = {
             )
         },
         CONV_IDS,
-        "torch.nn.functional.conv2d",
+        "conv2d`",
     ),  # fmt: skip
     "C route": (
         {
@@ -335,7 +336,7 @@ DELEGATIONS = {
             + "    return tconv(x, weight, bias, stride, padding)"
         },
         CONV_IDS,
-        "torch.nn.functional.conv2d",
+        "conv2d`",  # torch.conv2d, as the trace names the builtin behind F.conv2d
     ),  # fmt: skip
     "F.max_pool2d": (
         {"max_pool2d": "def max_pool2d(x, kernel_size, stride=None):\n    return F.max_pool2d(x, kernel_size, stride)"},
@@ -345,14 +346,14 @@ DELEGATIONS = {
     "nn.MaxPool2d": (
         {"max_pool2d": POOL_SIGNATURE + "    return nn.MaxPool2d(kernel_size, stride)(x)"},
         POOL_IDS,
-        "torch.nn.MaxPool2d",
+        "MaxPool",
     ),
     "torch.max_pool2d": (
         {"max_pool2d": POOL_SIGNATURE + "    return torch.max_pool2d(x, kernel_size, stride)"},
         POOL_IDS,
         "torch.max_pool2d",
     ),
-    "subclass of nn.Conv2d": ({"conv2d_module": "class Conv2d(nn.Conv2d):\n    pass\n"}, MODULE_IDS, "torch.nn.Conv2d"),
+    "subclass of nn.Conv2d": ({"conv2d_module": "class Conv2d(nn.Conv2d):\n    pass\n"}, MODULE_IDS, "Conv2d"),
 }
 
 
