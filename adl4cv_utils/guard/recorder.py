@@ -133,7 +133,7 @@ class Recorder:
                         self.boundary.add(name)
             elif event == "c_call" and type(arg) is _BUILTIN:
                 owner = _owner(arg)
-                if owner is None:
+                if owner is None or owner.startswith(TRUSTED):  # the probes' own objects (copy.deepcopy of them)
                     return
                 name = f"{owner}.{arg.__name__}"
                 if owner.startswith(LIBRARY_TOPS):

@@ -214,9 +214,13 @@ CHECKS_FORWARD = edit(TORCHVISION_FORWARD, ("TorchBlock.forward(self, x)", "resn
 
 
 def test_torchvision_delegation_loses_every_point(judged):
-    """Does a block whose forward is torchvision's BasicBlock.forward lose every cell, naming the forbidden name?"""
+    """Does a block whose forward is torchvision's BasicBlock.forward lose every cell that runs it, naming the forbidden
+    name? (Its parameters are its own: that cell keeps its point and is flagged for review.)"""
     verdicts = judged.verdicts({"basic_block": TORCHVISION_FORWARD}, seed=9)
     for gid, v in verdicts.items():
+        if gid not in IDS[4:]:  # the structure cells (the layers it builds itself): flagged, not lost
+            assert any("torchvision.models.resnet.BasicBlock" in r for r in v.review), (gid, v.review)
+            continue
         assert not v.passed and "torchvision.models.resnet.BasicBlock" in v.message, (gid, v.message)
 
 
@@ -230,7 +234,9 @@ def test_torchvision_delegation_is_caught_by_the_trace_alone(judged):
 def test_delegation_through_the_checks_module_is_caught(judged):
     """Does reaching torchvision's block through the self-check module (``resnet.TorchBasicBlock``) lose the points?"""
     verdicts = judged.verdicts({"basic_block": CHECKS_FORWARD}, ["basic_block_parameters", "basic_block_hidden"])
-    assert all(not v.passed and "adl4cv_utils.checks" in v.message for v in verdicts.values()), verdicts
+    hidden = verdicts["basic_block_hidden"]
+    assert not hidden.passed and ("adl4cv_utils.checks" in hidden.message or "torchvision" in hidden.message), hidden
+    assert any("adl4cv_utils.checks" in r for r in verdicts["basic_block_parameters"].review), verdicts
 
 
 def test_allowed_layers_keep_full_marks(judged):

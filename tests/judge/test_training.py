@@ -92,8 +92,15 @@ WRONG = {
     "dropout dropping in eval": (_d(("if not self.training or self.p == 0.0:", "if self.p == 0.0:")),
                                  {"dropout_eval": "dropped in eval mode"}),
     "dropout without ValueError": (_d(("raise ValueError(", "print(")), {"dropout_p": "must raise ValueError"}),
-    "dropout delegating to F.dropout": (("dropout", F_DROPOUT), dict.fromkeys(CELLS["dropout"], YOURSELF)),
-    "dropout delegating through an alias": (("dropout", ALIAS_DROPOUT), dict.fromkeys(CELLS["dropout"], YOURSELF)),
+    # the constructor (dropout_p) is the student's own: it keeps its point (flagged for review)
+    "dropout delegating to F.dropout": (
+        ("dropout", F_DROPOUT),
+        dict.fromkeys(CELLS["dropout"], YOURSELF) | {"dropout_p": None},
+    ),
+    "dropout delegating through an alias": (
+        ("dropout", ALIAS_DROPOUT),
+        dict.fromkeys(CELLS["dropout"], YOURSELF) | {"dropout_p": None},
+    ),
     "dropout subclassing nn.Dropout": (("dropout", SUBCLASS_DROPOUT),
                                        {"dropout_train": YOURSELF, "dropout_eval": YOURSELF, "dropout_p": None,
                                         "dropout_hidden": YOURSELF}),
