@@ -35,12 +35,13 @@ MIME = channel.MIME
 HELLO_MIME = "application/x-adl4cv-judge-hello"
 _SECRET = frozenset({__file__, policy.__file__})
 _MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__
+_COMPILED_BYTES = 1 << 20  # the texts of compiled modules the evidence carries (the judge looks for copies)
 
 
 class _State:
     """The guard's state; its repr shows nothing."""
 
-    __slots__ = ("key", "assignment", "rules", "enforcement", "blocked", "sandboxed", "window", "tamper", "flags")
+    __slots__ = ("key", "assignment", "rules", "enforcement", "blocked", "sandboxed", "window", "tamper", "compiled")
 
     def __repr__(self) -> str:
         return "<adl4cv guard>"
@@ -59,7 +60,7 @@ def install() -> None:
     from adl4cv_utils.rules import RULES
 
     state, busy = _State(), set()
-    state.key, state.window, state.tamper, state.flags, state.blocked = None, False, [], [], frozenset()
+    state.key, state.window, state.tamper, state.compiled, state.blocked = None, False, [], [], frozenset()
     roots, real_setprofile, real_getprofile = library_roots(), sys.setprofile, sys.getprofile
     rules_by_name = dict(RULES)
 
@@ -160,7 +161,7 @@ def install() -> None:
         if not isinstance(request, dict):
             return
         reply, recorder, tamper = window(request)
-        evidence = codec.encode({"trace": recorder.as_dict(), "tamper": tamper, "flags": list(state.flags)})
+        evidence = codec.encode({"trace": recorder.as_dict(), "tamper": tamper, "compiled": list(state.compiled)})
         payload = len(reply).to_bytes(8, "big") + reply + evidence
         signature = seal.sign(state.key, nonce, payload)
         publish_display_data({MIME: base64.b64encode(nonce + signature + payload).decode()})
@@ -187,6 +188,23 @@ def install() -> None:
             if type(file) is str and file.startswith(roots) and from_student(caller):
                 refuse("changing the class of a library module")
 
+    def note_compiled(source, filename: str) -> None:
+        # Code compiled from outside the libraries (a module the notebook wrote, exec'd text): the judge asks
+        # whether it is a copy of a library's source (review only). Cells are judged from the notebook itself.
+        if type(source) is bytes:
+            source = source.decode("utf-8", "replace")
+        if (
+            type(source) is not str
+            or source.count("\n") < 12
+            or filename.startswith(roots)
+            or "/ipykernel_" in filename
+        ):
+            return
+        if sum(len(s) for _, s in state.compiled) + len(source) <= _COMPILED_BYTES:
+            entry = [filename, source]
+            if entry not in state.compiled:
+                state.compiled.append(entry)
+
     def rule(event: str, args, caller) -> None:
         if event in policy.ALWAYS and not policy.trusted_ctypes_caller(event, caller):
             refuse(event)
@@ -203,6 +221,8 @@ def install() -> None:
         elif event in ("code.__new__", "compile") and len(args) > 1 and type(args[1]) is str:
             if args[1].startswith(roots) and from_student(caller):
                 refuse(f"code that claims to be the library's ({args[1]})")
+            if event == "compile":
+                note_compiled(args[0], args[1])
         elif event == "open" and policy.is_secret_proc_path(args[0]):
             refuse(f"opening {args[0]!r}")
         elif event == "exec" and getattr(args[0], "co_filename", None) in state.blocked:

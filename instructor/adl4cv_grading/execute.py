@@ -192,7 +192,7 @@ def open_reply(key: bytes, nonce: bytes, frames: list) -> dict:
         except (codec.CodecError, ValueError, TypeError):
             continue
         if isinstance(reply, dict) and isinstance(evidence, dict):
-            return {**reply, **{k: evidence.get(k) for k in ("trace", "tamper", "flags")}}
+            return {**reply, **{k: evidence.get(k) for k in ("trace", "tamper", "compiled")}}
     return {"ok": False, "error": FORGED, "tamper": ["a reply that the guard did not sign"]}
 
 

@@ -56,6 +56,7 @@ class Context:
     call: Callable[[str, dict], Any]  # (probe name, inputs) -> decoded reply
     traces: list[dict] = field(default_factory=list)
     tamper: list[str] = field(default_factory=list)  # what the guard refused or found changed while probing
+    compiled: list = field(default_factory=list)  # [filename, source] of modules compiled outside the libraries
 
     def generator(self, salt: str = "") -> torch.Generator:
         """A generator seeded from the run's secret seed, the grade_id and ``salt`` (independent per use)."""
@@ -72,6 +73,8 @@ class Context:
         if isinstance(reply.get("trace"), dict):
             self.traces.append(reply["trace"])
         self.tamper += [str(t) for t in reply.get("tamper") or () if isinstance(t, str)]
+        if isinstance(reply.get("compiled"), list):
+            self.compiled = reply["compiled"]  # the guard's whole list so far
         if not reply.get("ok"):
             error = str(reply.get("error", "")) or "the grading kernel gave no answer"
             first = error.splitlines()[0] if error else error

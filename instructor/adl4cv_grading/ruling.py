@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from adl4cv_grading import static
+from adl4cv_grading import copies, static
 from adl4cv_grading.judge_tests import Context, JudgeTest
 from adl4cv_grading.verdict import Verdict, is_test, nbgrader_metadata
 from adl4cv_utils import rules
@@ -67,7 +67,7 @@ def context_sources(nb, release_sources: set[str] = frozenset()) -> list[str]:
 
 def review_notes(test: JudgeTest, report: static.Report, before: int | None = None) -> list[str]:
     """What the instructor may want to look at (static findings before ``before``): flagged, never a lost point."""
-    found = [f for f in report.escapes if before is None or f.cell < before]
+    found = [f for f in report.escapes + report.copies if before is None or f.cell < before]
     for unit in test.units:
         found += [f for f in report.units.get(unit, []) if before is None or f.cell < before]
     return list(dict.fromkeys(str(f) for f in found))
@@ -145,6 +145,6 @@ def run_test(
     why = _delegation(assignment, test, ctx.traces, ctx.tamper)
     if why:
         verdict = Verdict(grade_id, points, 0.0, False, why)
-    verdict.review = review_notes(test, report, position)
+    verdict.review = review_notes(test, report, position) + copies.compiled_copies(ctx.compiled)
     verdict.seconds = time.perf_counter() - start
     return verdict

@@ -15,6 +15,7 @@ import functools
 import importlib.util
 from dataclasses import dataclass, field
 
+from adl4cv_grading import copies
 from adl4cv_utils import rules
 
 
@@ -33,6 +34,7 @@ class Finding:
 class Report:
     units: dict[str, list[Finding]] = field(default_factory=dict)  # unit -> forbidden uses
     escapes: list[Finding] = field(default_factory=list)
+    copies: list[Finding] = field(default_factory=list)  # text matching a library's source (copies.py)
 
 
 # Magics that run programs or other code; any other line magic (%matplotlib, %timeit, ...) is harmless.
@@ -264,7 +266,20 @@ def analyse(assignment: str, cells: list[str], context: list[str] = (), position
         report.escapes += _escapes(tree, aliases, i, set(defs))
     for unit in rules.RULES[assignment].units if assignment in rules.RULES else ():
         report.units[unit] = _unit_findings(assignment, unit, defs, aliases, trees)
+    report.copies = _copies(cells, positions)
     return report
+
+
+def _copies(cells: list[str], positions: list[int]) -> list[Finding]:
+    """Cells, or texts in them, that are copies of a library's source (plagiarism: for review, no points taken)."""
+    found = []
+    for source, position in zip(cells, positions):
+        for text, line in copies.texts_of_cell(source):
+            copy = copies.copied_from(text)
+            if copy is not None:
+                found.append(Finding(copy.library_file, copy.why, position, line))
+                break  # once per cell
+    return found
 
 
 def _definitions(trees) -> dict[str, list[tuple[int, ast.AST]]]:

@@ -252,3 +252,25 @@ def test_allowed_layers_keep_full_marks(judged):
     assert all(v.passed and v.score == v.points for v in verdicts.values()), {
         k: v.message for k, v in verdicts.items() if not v.passed
     }
+
+
+RUNTIME_COPY = (
+    "import os, sys, tempfile\n"
+    "import torchvision.models.resnet as _tv\n"
+    "_folder = tempfile.mkdtemp()\n"
+    "_text = open(_tv.__file__).read().replace('from ..', 'from torchvision.')\n"
+    "_text = _text.replace('from .', 'from torchvision.models.')\n"
+    "open(os.path.join(_folder, 'tv_copy.py'), 'w').write(_text)\n"
+    "sys.path.insert(0, _folder)\n"
+    "try:\n    import tv_copy  # noqa: F401\n"
+    "except ValueError:  # its models register themselves a second time\n    pass\n\n" + BLOCK
+)
+
+
+def test_a_library_file_copied_at_run_time_is_flagged_not_punished(judged):
+    """Does a notebook that copies torchvision's resnet.py at run time and imports it keep the points its values earn,
+    with a review note naming the copied file (the guard saw it compiled)?"""
+    verdicts = judged.verdicts({"basic_block": RUNTIME_COPY}, ["basic_block_forward_train", "basic_block_hidden"])
+    for gid, v in verdicts.items():
+        assert v.passed, (gid, v.message)
+        assert any("tv_copy.py" in r and "torchvision/models/resnet.py" in r for r in v.review), (gid, v.review)
