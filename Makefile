@@ -67,9 +67,10 @@ exercises: env
 	$(BIN)/python -m adl4cv_grading.release --all
 
 # The student repository (book, release notebooks, student package; no solutions, tests or judge).
-publish: env
+# Standard library only: no environment needed (-I: not even this folder's or the user's packages).
+publish:
 	@test -n "$(DEST)" || { echo "usage: make publish DEST=path/to/empty/folder"; exit 1; }
-	$(BIN)/python -m adl4cv_grading.publish "$(DEST)"
+	$(PYTHON) -I instructor/adl4cv_grading/publish.py "$(DEST)"
 
 benchmarks: env mathjax
 	for script in benchmarks/checks*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

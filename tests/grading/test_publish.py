@@ -93,18 +93,54 @@ def test_no_solution_or_hidden_test_source(tree):
 
 
 def test_instructor_parts_of_the_contract_are_left_out(tmp_path):
-    """Is the text between <!-- instructor --> markers of docs/contract.md left out of the published copy?"""
+    """Does the student contract take its tables from docs/contract.md without instructor parts, column and rows?"""
     repo = tmp_path / "repo"
     for name in ("book", "exercises", "adl4cv_utils", "docs/student"):
         (repo / name).mkdir(parents=True)
     (repo / "docs" / "student" / "README.md").write_text("students\n")
+    (repo / "docs" / "student" / "contract.md").write_text("intro\n<!-- table: Clauses -->\nend\n")
     (repo / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text())
+    (repo / "Makefile").write_text((REPO / "Makefile").read_text())
     (repo / "docs" / "contract.md").write_text(
-        "public\n<!-- instructor -->\nsecret judge notes\n<!-- /instructor -->\nend\n"
+        "# Contract\n<!-- instructor -->\nsecret judge notes\n<!-- /instructor -->\n## Clauses and checks\n\n"
+        "| clause | check | checked by |\n|---|---|---|\n| public clause | `check_a` | tests/x.py |\n"
+        "| all | the judge | `instructor/adl4cv_grading/rules.py` |\n"
     )
     publish(tmp_path / "out", repo=repo)
     text = (tmp_path / "out" / "docs" / "contract.md").read_text()
-    assert "public" in text and "end" in text and "secret" not in text
+    assert text.startswith("intro\n| clause | check |\n") and text.endswith("end\n"), text
+    assert "public clause" in text and "secret" not in text and "judge" not in text and "tests/x.py" not in text
+    assert not (tmp_path / "out" / "_vendor").exists()  # nothing vendored here: the Makefile fetches it
+    assert "npm pack" in (tmp_path / "out" / "Makefile").read_text()
+
+
+def test_student_docs_name_no_instructor_file(tree):
+    """Do the published README, contract and exercise pages name none of the grader's files or folders?"""
+    words = ("adl4cv_grading", "instructor/", "judge", "reference.py", "solutions/", "adl4cv-grade")
+    pages = [
+        tree / "README.md",
+        tree / "Makefile",
+        *(tree / "docs").rglob("*.md"),
+        *(tree / "book/exercises").glob("*"),
+    ]
+    found = [(p.relative_to(tree), w) for p in pages for w in words if w in p.read_text().lower()]
+    assert not found, found
+    contract = (tree / "docs" / "contract.md").read_text()
+    assert "<!-- table:" not in contract and "`SGDMomentum(params, lr, momentum=0.9)`" in contract
+    assert "check_single_step" in contract and "| question | decision |" in contract
+
+
+def test_publish_needs_only_the_standard_library(tmp_path):
+    """Does `make publish` run with no environment: no venv step, publish.py under `python -I -S`?"""
+    dry = subprocess.run(["make", "-n", "publish", "DEST=x"], cwd=REPO, capture_output=True, text=True)
+    assert dry.returncode == 0 and "venv" not in dry.stdout and "pip" not in dry.stdout, dry.stdout
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    cmd = ["make", "-s", "publish", f"DEST={tmp_path / 'out'}", f"PYTHON={sys.executable} -S"]
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out" / "docs" / "contract.md").exists() and (tmp_path / "out" / "Makefile").exists()
+    if (REPO / "_vendor" / "mathjax" / "tex-chtml.js").exists():
+        assert (tmp_path / "out" / "_vendor" / "mathjax" / "tex-chtml.js").exists()
 
 
 def test_published_pyproject_has_no_grading(tree):
