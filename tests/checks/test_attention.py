@@ -74,7 +74,7 @@ def make_sdpa(mistake: str):
         scores = q @ k.transpose(-2, -1) / scale
         if mask is not None and mistake == "mask_inverted":
             scores = scores.masked_fill(mask, float("-inf"))
-        elif mask is not None and mistake != "mask_after_softmax":
+        elif mask is not None and mistake not in ("mask_after_softmax", "mask_ignored"):
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=-2 if mistake == "softmax_axis" else -1)
         if mask is not None and mistake == "mask_after_softmax":
@@ -214,6 +214,8 @@ WRONG = [  # (the wrong code's factory, its mistake, the check that targets it, 
     (make_sdpa, "mask_inverted", attention.check_sdpa_padding_mask, "mask is inverted"),
     (make_sdpa, "mask_after_softmax", attention.check_sdpa_causal_mask, "mask is applied after the softmax"),
     (make_sdpa, "mask_after_softmax", attention.check_sdpa_padding_mask, "mask is applied after the softmax"),
+    (make_sdpa, "mask_ignored", attention.check_sdpa_causal_mask, "the mask is ignored"),
+    (make_sdpa, "mask_ignored", attention.check_sdpa_padding_mask, "the mask is ignored"),
     (make_mha, "view_split", attention.check_mha_self_attention, "heads are split (and merged) without transposing"),
     (make_mha, "view_merge", attention.check_mha_self_attention, "heads are merged without transposing back"),
     (make_mha, "no_out_proj", attention.check_mha_self_attention, "output projection is missing"),

@@ -198,3 +198,21 @@ def test_wrong_arguments_to_checks():
         checks.check_eps(SGDMomentum, "sgd_momentum")
     with pytest.raises(ValueError, match="steps"):
         checks.check_training_run(Adam, "adam", steps=0)
+
+
+def test_first_check_time_excludes_torchs_one_time_imports():
+    """In a fresh process, is the first check's reported time the check's own, not torch's lazy imports (about 1-2 s
+    on an optimizer's first step)?"""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from adl4cv_utils.checks import optimizers\n"
+        "class S(torch.optim.SGD):\n"
+        "    def __init__(self, params, lr, momentum=0.9):\n"
+        "        super().__init__(params, lr=lr, momentum=momentum)\n"
+        "print(optimizers.check_single_step(S, 'sgd_momentum').seconds)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert float(out.stdout.split()[-1]) < 0.5, out.stdout

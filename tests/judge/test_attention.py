@@ -74,6 +74,7 @@ SDPA_WRONG = {
         "mask is applied after the softmax",
     ),
     "mask_zero": (edit(SDPA, ('float("-inf")', "0.0")), {"sdpa_causal_mask", "sdpa_padding_mask"}, "set to 0 instead"),
+    "mask_ignored": (edit(SDPA, (MASK, "pass")), {"sdpa_causal_mask", "sdpa_padding_mask"}, "the mask is ignored"),
     "only_3d": (edit(SDPA, ("k.transpose(-2, -1)", "k.permute(0, 2, 1)")), {"sdpa_hidden"}, "RuntimeError"),
     "detached": (
         edit(SDPA, ("return weights @ v, weights", "return (weights @ v).detach(), weights.detach()")),

@@ -44,7 +44,7 @@ def attention_variant(q, k, v, mask=None, *, variant: str):
         raise ValueError(f"variant: expected one of {sorted(SDPA_MISTAKES)}, got {variant!r}")
     scale = {"no_scale": 1.0, "scale_dk": q.shape[-1], "scale_dv": v.shape[-1] ** 0.5}.get(variant, q.shape[-1] ** 0.5)
     scores = q @ k.transpose(-2, -1) / scale  # (..., Lq, Lk)
-    if mask is not None:
+    if mask is not None and variant != "mask_ignored":
         if variant == "mask_inverted":
             scores = scores.masked_fill(mask, float("-inf"))
         elif variant == "mask_zero":
@@ -82,6 +82,8 @@ SDPA_MISTAKES = {
     "mask_after_softmax": "the mask is applied after the softmax (weights zeroed without renormalising): "
     "fill the masked scores with -inf before the softmax",
     "mask_zero": "masked scores are set to 0 instead of -inf, so masked keys still get weight",
+    "mask_ignored": "the mask is ignored: keys where the mask is False must get weight 0 (fill their scores with "
+    "-inf before the softmax)",
 }
 
 
