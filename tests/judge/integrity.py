@@ -448,6 +448,55 @@ class Dropout(nn.Module):
 }
 
 
+_INFO_NCE_LSE = """
+def info_nce(z1, z2, temperature=0.5):
+    n = z1.shape[0]
+    z = torch.cat([z1, z2])
+    z = z / z.norm(dim=1, keepdim=True)
+    logits = (z @ z.T / temperature).masked_fill(torch.eye(2 * n, dtype=torch.bool), {fill})
+    partner = torch.cat([torch.arange(n, 2 * n), torch.arange(n)])
+    log_denominator = {lse}
+    return (log_denominator - logits[torch.arange(2 * n), partner]).mean()
+"""
+# 08, judged in one kernel session (tests/judge/test_cheats.py): name -> (answer cell, source); the cell's stub
+# (the release's) earns nothing, so each must score 0 on its cell's tests
+SESSION_CHEATS: dict[str, tuple[str, str]] = {
+    # torch's own triplet loss called from C: no trace sees a builtin that map calls, and the composite op
+    # decomposes into allowed ones before the dispatch mode sees it
+    "triplet_by_map": (
+        "triplet",
+        "def triplet_loss(anchor, positive, negative, margin=0.2):\n"
+        "    args = [anchor], [positive], [negative], [margin], [2.0], [0.0], [False], [1]\n"
+        "    return list(map(torch.triplet_margin_loss, *args))[0]\n",
+    ),
+    # another torch loss with the same hinge: max(0, margin - x[y] + x[i]) / C over the classes i != y
+    "triplet_by_multi_margin_loss": (
+        "triplet",
+        "import torch.nn.functional as F\n\n\ndef triplet_loss(anchor, positive, negative, margin=0.2):\n"
+        "    d_ap, d_an = (anchor - positive).norm(dim=1), (anchor - negative).norm(dim=1)\n"
+        "    scores = torch.stack([-d_ap, -d_an], dim=1)\n"
+        "    return 2 * F.multi_margin_loss(scores, torch.zeros(len(anchor), dtype=torch.long), margin=margin)\n",
+    ),
+    # ready-made log-sum-exps the table did not list
+    "info_nce_by_logcumsumexp": (
+        "info_nce",
+        _INFO_NCE_LSE.format(fill='float("-inf")', lse="torch.logcumsumexp(logits, dim=1)[:, -1]"),
+    ),
+    "info_nce_by_logaddexp_reduce": (
+        "info_nce",
+        "import functools\n"
+        + _INFO_NCE_LSE.format(fill='float("-inf")', lse="functools.reduce(torch.logaddexp, logits.unbind(dim=1))"),
+    ),
+    "info_nce_by_softplus_reduce": (
+        "info_nce",
+        "import functools\nimport torch.nn.functional as F\n"
+        + _INFO_NCE_LSE.format(
+            fill="-1e4", lse="functools.reduce(lambda a, b: a + F.softplus(b - a), logits.unbind(dim=1))"
+        ),
+    ),
+}
+
+
 def _setattr_block(ref) -> str:
     return """
 class BasicBlock(nn.Module):
