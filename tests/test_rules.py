@@ -100,6 +100,19 @@ PRODUCERS = {
     "aten::mse_loss": lambda: F.mse_loss(_x(4), _x(4)),
     "aten::smooth_l1_loss": lambda: F.smooth_l1_loss(_x(4), _x(4)),
     "aten::huber_loss": lambda: F.huber_loss(_x(4), _x(4)),
+    "aten::triplet_margin_loss": lambda: F.triplet_margin_loss(_x(2, 3), _x(2, 3), _x(2, 3)),
+    "aten::cosine_embedding_loss": lambda: F.cosine_embedding_loss(_x(2, 3), _x(2, 3), torch.tensor([1.0, -1.0])),
+    "aten::hinge_embedding_loss": lambda: F.hinge_embedding_loss(_x(4), torch.tensor([1.0, -1.0, 1.0, -1.0])),
+    "aten::margin_ranking_loss": lambda: F.margin_ranking_loss(_x(4), _x(4), torch.ones(4)),
+    "aten::multilabel_margin_loss*": lambda: F.multilabel_margin_loss(_x(2, 3), torch.tensor([[0, -1, 1], [2, -1, 0]])),
+    "aten::soft_margin_loss*": lambda: F.soft_margin_loss(_x(4), torch.ones(4)),
+    "aten::logaddexp*": lambda: torch.logaddexp(_x(4), _x(4)),
+    "aten::logcumsumexp": lambda: torch.logcumsumexp(_x(4), 0),
+    "aten::_logcumsumexp": lambda: _x(4).logcumsumexp(0),
+    "aten::softplus*": lambda: F.softplus(_x(4)),
+    "aten::binary_cross_entropy*": lambda: F.binary_cross_entropy_with_logits(_x(4), torch.ones(4)),
+    "aten::log_sigmoid*": lambda: F.logsigmoid(_x(4)),
+    "aten::kl_div": lambda: F.kl_div(_x(4), _x(4), reduction="batchmean"),
 }
 
 

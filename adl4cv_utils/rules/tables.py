@@ -203,9 +203,19 @@ RULES: dict[str, Rules] = {
         + tuple(f"torch.special.{n}" for n in ("softmax", "log_softmax", "logsumexp"))
         + tuple(f"torch.nn.{n}" for n in ("TripletMarginLoss", "TripletMarginWithDistanceLoss", "CosineEmbeddingLoss"))
         + tuple(f"torch.nn.{n}" for n in ("HingeEmbeddingLoss", "MarginRankingLoss", "CrossEntropyLoss", "NLLLoss"))
-        + tuple(f"torch.nn.{n}" for n in ("Softmax", "LogSoftmax")),
+        + tuple(f"torch.nn.{n}" for n in ("Softmax", "LogSoftmax"))
+        # other torch losses with the same hinge, and ready-made log-sum-exps of two terms or cumulative ones
+        + tuple(F + n for n in ("multi_margin_loss", "multilabel_margin_loss", "soft_margin_loss", "softplus"))
+        + tuple(f"torch.nn.{n}" for n in ("MultiMarginLoss", "MultiLabelMarginLoss", "SoftMarginLoss", "Softplus"))
+        + tuple(f"torch.{n}" for n in ("logaddexp", "logaddexp2", "logcumsumexp"))
+        + tuple(f"torch.Tensor.{n}" for n in ("logaddexp", "logaddexp2", "logcumsumexp")),
         aten_ops=("aten::cross_entropy_loss", "aten::nll_loss*", "aten::log_softmax", "aten::_log_softmax")
-        + ("aten::softmax", "aten::_softmax", "aten::logsumexp"),
+        + ("aten::softmax", "aten::_softmax", "aten::logsumexp")
+        # composite ops decompose before the trace sees them: only a raising kernel stops a call from C (map)
+        + ("aten::triplet_margin_loss", "aten::cosine_embedding_loss", "aten::hinge_embedding_loss")
+        + ("aten::margin_ranking_loss", "aten::multi_margin_loss", "aten::multilabel_margin_loss*")
+        + ("aten::soft_margin_loss*", "aten::logaddexp*", "aten::logcumsumexp", "aten::_logcumsumexp")
+        + ("aten::softplus*",),
         units=dict.fromkeys(
             ("contrastive_loss", "triplet_loss", "batch_hard_triplet_loss", "info_nce"), SIMILARITY + PACKAGE
         ),
@@ -246,7 +256,15 @@ RULES: dict[str, Rules] = {
         + tuple(f"torch.Tensor.{n}" for n in ("logaddexp", "logsumexp"))
         + ("torch.special.*", "torch.distributions.*")
         + tuple(f"torch.nn.{n}" for n in ("BCEWithLogitsLoss", "BCELoss", "MSELoss", "KLDivLoss", "Softplus"))
-        + ("torch.nn.LogSigmoid",),
+        + ("torch.nn.LogSigmoid",)
+        # ready-made log-sum-exps that give a stable log-sigmoid (log_softmax over (0, x), logcumsumexp)
+        + (F + "log_softmax", F + "cross_entropy", "torch.log_softmax", "torch.Tensor.log_softmax")
+        + ("torch.logcumsumexp", "torch.Tensor.logcumsumexp"),
+        # the dispatcher refuses them whatever the path: a builtin called from C (map) with the Python dispatch key
+        # off is seen by no trace
+        aten_ops=("aten::binary_cross_entropy*", "aten::softplus*", "aten::log_sigmoid*", "aten::logaddexp*")
+        + ("aten::logsumexp", "aten::log_softmax", "aten::_log_softmax", "aten::logcumsumexp", "aten::_logcumsumexp")
+        + ("aten::mse_loss", "aten::kl_div", "aten::cross_entropy_loss", "aten::nll_loss*"),
         units=dict.fromkeys(
             ("reparameterize", "vae_loss", "gan_discriminator_loss", "gan_generator_loss"), GENERATIVE + PACKAGE
         ),

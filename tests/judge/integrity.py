@@ -10,7 +10,7 @@ A habit is the reference with answer cells replaced and/or cells added; it must 
 from __future__ import annotations
 
 TARGET = {"02_optimizers": "adam", "03_convolution": "conv2d", "04_resnet": "basic_block"}
-TARGET |= {"05_attention": "sdpa", "06_training": "dropout"}
+TARGET |= {"05_attention": "sdpa", "06_training": "dropout", "09_generative": "gan_losses"}
 
 BASELINE = {
     "02_optimizers": """
@@ -48,6 +48,18 @@ class Dropout(nn.Module):
     def forward(self, x):
         return x
 """,
+    "09_generative": """
+def log_sigmoid(x):
+    raise NotImplementedError
+
+
+def gan_discriminator_loss(real_logits, fake_logits):
+    raise NotImplementedError
+
+
+def gan_generator_loss(fake_logits):
+    raise NotImplementedError
+""",
 }
 
 
@@ -62,6 +74,23 @@ class Adam(torch.optim.Optimizer):
 
     def step(self, closure=None):
         {step}
+"""
+
+
+def _gan_around(log_sigmoid: str, prelude: str = "", before: str = "") -> str:
+    """09's GAN losses as the reference writes them, on a ``log_sigmoid`` returning ``log_sigmoid`` (an expression
+    in ``x``: torch's own stable function reached somehow); ``prelude`` runs first, ``before`` opens the body."""
+    return f"""{prelude}
+def log_sigmoid(x):
+    {before}return {log_sigmoid}
+
+
+def gan_discriminator_loss(real_logits, fake_logits):
+    return -log_sigmoid(real_logits).mean() - log_sigmoid(-fake_logits).mean()
+
+
+def gan_generator_loss(fake_logits):
+    return -log_sigmoid(fake_logits).mean()
 """
 
 
@@ -330,6 +359,140 @@ class Dropout(nn.Module):
             return x
         return torch.ops.aten.native_dropout(x, self.p, True)[0]
 """,
+    ),
+    # 09: torch's stable log-sigmoid / BCE-with-logits behind the GAN losses, reached around the names
+    "gan_getattr_strings": (
+        "09_generative",
+        _gan_around(
+            "_ls(x)", '_ls = getattr(getattr(getattr(torch, "n" + "n"), "func" + "tional"), "log" + "sigmoid")'
+        ),
+    ),
+    "gan_importlib_bce": (
+        "09_generative",
+        _gan_around(
+            "-_bce(-x, torch.zeros_like(x), reduction='none')",
+            "import importlib\n"
+            "_bce = importlib.import_module('torch.nn.' + 'functional').binary_cross_entropy_with_logits",
+        ),
+    ),
+    "gan_module_written_to_file": (
+        "09_generative",
+        _gan_around(
+            "gan_tools.stable(x)",
+            "with open('gan_tools.py', 'w') as f:\n"
+            "    f.write('import torch.nn.functional as F\\n\\n\\ndef stable(x):\\n    return -F.softplus(-x)\\n')\n"
+            "import sys\nsys.path.insert(0, '.')\nimport gan_tools",
+        ),
+    ),
+    "gan_torch_ops_aten": ("09_generative", _gan_around("torch.ops.aten.log_sigmoid_forward.default(x)[0]")),
+    "gan_subclass_bce_module": (
+        "09_generative",
+        _gan_around(
+            "-_Loss()(x, torch.ones_like(x))",
+            "class _Loss(torch.nn.BCEWithLogitsLoss):\n"
+            "    def __init__(self):\n        super().__init__(reduction='none')",
+        ),
+    ),
+    "gan_distributions": (
+        "09_generative",
+        _gan_around("torch.distributions.Bernoulli(logits=x).log_prob(torch.ones_like(x))"),
+    ),
+    "gan_map_dispatch_disabled": (
+        "09_generative",
+        _gan_around(
+            "_hidden(x)",
+            "def _hidden(x):\n    with torch._C._DisableTorchDispatch():\n"
+            "        return list(map(torch.nn.functional.logsigmoid, [x]))[0]",
+        ),
+    ),
+    # the value computed unseen (called from C, the Python dispatch key off), the gradient by a surrogate
+    "gan_hidden_value_surrogate_gradient": (
+        "09_generative",
+        _gan_around(
+            "value.detach() + (slope * x - (slope * x).detach())",
+            "def _hidden(x):\n    with torch._C._DisableTorchDispatch(), torch.no_grad():\n"
+            "        return list(map(torch.nn.functional.logsigmoid, [x.detach()]))[0]",
+            "value, slope = _hidden(x), torch.sigmoid(-x).detach()  # d/dx log sigmoid(x) = sigmoid(-x)\n    ",
+        ),
+    ),
+    # rules gaps: ready-made stable log-sum-exps the table did not list (log_softmax over (0, x), logcumsumexp)
+    "gan_log_softmax_two_classes": (
+        "09_generative",
+        _gan_around("torch.log_softmax(torch.stack([torch.zeros_like(x), x]), dim=0)[1]"),
+    ),
+    "gan_logcumsumexp": (
+        "09_generative",
+        _gan_around("-torch.logcumsumexp(torch.stack([torch.zeros_like(x), -x]), dim=0)[-1]"),
+    ),
+    "gan_cross_entropy_two_classes": (
+        "09_generative",
+        _gan_around(
+            "-torch.nn.functional.cross_entropy(torch.stack([torch.zeros_like(x), x], dim=-1).reshape(-1, 2), "
+            "torch.ones(x.numel(), dtype=torch.long), reduction='none').reshape(x.shape)"
+        ),
+    ),
+    "gan_stored_value": (
+        "09_generative",
+        _gan_around("x * 0 - 0.6931471805599453  # log(1/2): the value at zero logits, stored"),
+    ),
+    "gan_forged_reply": ("09_generative", BASELINE["09_generative"] + _FORGE),
+    "gan_probe_handler_replaced": (
+        "09_generative",
+        BASELINE["09_generative"]
+        + "import adl4cv_utils.probing.channel as _ch\nimport torch.nn.functional as _F\n_real = _ch.handle_probe\n"
+        + "def _handle(ns, request):\n"
+        + "    ns = dict(ns, gan_generator_loss=lambda f: _F.softplus(-f).mean(),\n"
+        + "              gan_discriminator_loss=lambda r, f: _F.softplus(-r).mean() + _F.softplus(f).mean())\n"
+        + "    return _real(ns, request)\n_ch.handle_probe = _handle\n",
+    ),
+}
+
+
+_INFO_NCE_LSE = """
+def info_nce(z1, z2, temperature=0.5):
+    n = z1.shape[0]
+    z = torch.cat([z1, z2])
+    z = z / z.norm(dim=1, keepdim=True)
+    logits = (z @ z.T / temperature).masked_fill(torch.eye(2 * n, dtype=torch.bool), {fill})
+    partner = torch.cat([torch.arange(n, 2 * n), torch.arange(n)])
+    log_denominator = {lse}
+    return (log_denominator - logits[torch.arange(2 * n), partner]).mean()
+"""
+# 08, judged in one kernel session (tests/judge/test_cheats.py): name -> (answer cell, source); the cell's stub
+# (the release's) earns nothing, so each must score 0 on its cell's tests
+SESSION_CHEATS: dict[str, tuple[str, str]] = {
+    # torch's own triplet loss called from C: no trace sees a builtin that map calls, and the composite op
+    # decomposes into allowed ones before the dispatch mode sees it
+    "triplet_by_map": (
+        "triplet",
+        "def triplet_loss(anchor, positive, negative, margin=0.2):\n"
+        "    args = [anchor], [positive], [negative], [margin], [2.0], [0.0], [False], [1]\n"
+        "    return list(map(torch.triplet_margin_loss, *args))[0]\n",
+    ),
+    # another torch loss with the same hinge: max(0, margin - x[y] + x[i]) / C over the classes i != y
+    "triplet_by_multi_margin_loss": (
+        "triplet",
+        "import torch.nn.functional as F\n\n\ndef triplet_loss(anchor, positive, negative, margin=0.2):\n"
+        "    d_ap, d_an = (anchor - positive).norm(dim=1), (anchor - negative).norm(dim=1)\n"
+        "    scores = torch.stack([-d_ap, -d_an], dim=1)\n"
+        "    return 2 * F.multi_margin_loss(scores, torch.zeros(len(anchor), dtype=torch.long), margin=margin)\n",
+    ),
+    # ready-made log-sum-exps the table did not list
+    "info_nce_by_logcumsumexp": (
+        "info_nce",
+        _INFO_NCE_LSE.format(fill='float("-inf")', lse="torch.logcumsumexp(logits, dim=1)[:, -1]"),
+    ),
+    "info_nce_by_logaddexp_reduce": (
+        "info_nce",
+        "import functools\n"
+        + _INFO_NCE_LSE.format(fill='float("-inf")', lse="functools.reduce(torch.logaddexp, logits.unbind(dim=1))"),
+    ),
+    "info_nce_by_softplus_reduce": (
+        "info_nce",
+        "import functools\nimport torch.nn.functional as F\n"
+        + _INFO_NCE_LSE.format(
+            fill="-1e4", lse="functools.reduce(lambda a, b: a + F.softplus(b - a), logits.unbind(dim=1))"
+        ),
     ),
 }
 

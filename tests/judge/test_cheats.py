@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.judge.integrity import CHEATS, TARGET
+from tests.judge.harness import JudgeSession
+from tests.judge.integrity import CHEATS, SESSION_CHEATS, TARGET
+from tests.judge.test_similarity import CELLS as SIMILARITY_CELLS
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +40,25 @@ def test_cheat_gains_nothing(grade_suites, cheat):
 
 
 def test_the_suite_covers_every_mechanism_class():
-    """Are there at least 20 cheats, across 02-06?"""
+    """Are there at least 20 cheats, across 02-06 and 09?"""
     assert len(CHEATS) >= 20
     assert {a for a, _ in CHEATS.values()} == set(TARGET)
+
+
+@pytest.fixture(scope="module")
+def similarity():
+    session = JudgeSession("08_similarity")
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize("cheat", sorted(SESSION_CHEATS))
+def test_08_cheat_gains_nothing(similarity, cheat):
+    """Does torch's own loss or log-sum-exp, reached in the guarded kernel around 08's rules (called from C by
+    map or reduce, or under another name), earn none of its cell's points, with a message naming the rule?"""
+    cell, source = SESSION_CHEATS[cheat]
+    got = similarity.verdicts({cell: source}, SIMILARITY_CELLS[cell], seed=3)
+    assert set(got) == set(SIMILARITY_CELLS[cell])
+    for gid, v in got.items():
+        assert v.score == 0 and not v.passed, (cheat, gid, v.message)
+        assert "yourself" in v.message or "may not be used in 08_similarity" in v.message, (cheat, gid, v.message)
