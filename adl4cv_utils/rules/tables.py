@@ -186,8 +186,10 @@ RULES: dict[str, Rules] = {
         ("contrastive_loss", "triplet_loss", "batch_hard_triplet_loss", "info_nce"),
         "Written by hand: no torch loss functions (`F.triplet_margin_loss`, `F.triplet_margin_with_distance_loss`, "
         "`F.cosine_embedding_loss`, `F.hinge_embedding_loss`, `F.margin_ranking_loss`, `F.cross_entropy`, "
-        "`F.nll_loss`, `nn.TripletMarginLoss`, ...), no ready-made softmax or log-sum-exp (`F.softmax`, "
-        "`F.log_softmax`, `torch.softmax`, `torch.log_softmax`, `torch.logsumexp` and their tensor methods) in "
+        "`F.nll_loss`, `F.multi_margin_loss`, `F.soft_margin_loss`, `nn.TripletMarginLoss`, ...), no ready-made "
+        "softmax or log-sum-exp (`F.softmax`, "
+        "`F.log_softmax`, `torch.softmax`, `torch.log_softmax`, `torch.logsumexp`, "
+        "`torch.logaddexp`, `torch.logcumsumexp`, `F.softplus` and their tensor methods) in "
         "your functions, and nothing from the course package (`adl4cv_utils`, e.g. "
         "`adl4cv_utils.similarity.pairwise_distances`). Allowed: `torch.cdist`, `Tensor.norm` / "
         "`torch.linalg.vector_norm`, `F.normalize`, `clamp`, `F.relu`, `torch.exp`, `torch.log`, "
@@ -243,7 +245,8 @@ RULES: dict[str, Rules] = {
         "Written by hand: no torch losses (`F.binary_cross_entropy_with_logits`, `F.binary_cross_entropy`, "
         "`F.mse_loss`, `F.kl_div`, `F.gaussian_nll_loss`, `nn.BCEWithLogitsLoss`, `nn.BCELoss`, ...), no ready-made "
         "softplus or log-sigmoid (`F.softplus`, `F.logsigmoid`, `torch.logaddexp`, `torch.logsumexp`, "
-        "`torch.special`), no `torch.distributions` (`Normal.rsample`, `kl_divergence`) anywhere in your "
+        "`torch.logcumsumexp`, `F.log_softmax`, `F.cross_entropy`, `torch.special`), no `torch.distributions` "
+        "(`Normal.rsample`, `kl_divergence`) anywhere in your "
         "functions, and nothing from the course package (`adl4cv_utils`). Allowed: `torch.exp`, `torch.log`, "
         "`torch.log1p`, `torch.sigmoid`, `abs`, `clamp`, `minimum`/`maximum`, `where`, `sum`, `mean` and "
         "arithmetic.",
