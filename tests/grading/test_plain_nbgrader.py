@@ -9,15 +9,17 @@ sandbox cannot start, nothing is graded and the log says how to enable it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_grader
+from conftest import REPO, notebook_path, run_grader
 from nbgrader.api import Gradebook
 
 from tests.grading.tiny import FULL, A, make_course, submission, write
+from tests.judge.integrity import HABITS, suite
 
 pytestmark = pytest.mark.slow
 PEEK = "import os\nprint('SOLUTIONS VISIBLE:', os.path.exists({path!r}))"
@@ -86,32 +88,49 @@ def test_plain_autograde_refuses_without_the_sandbox(tmp_path):
     assert scores(course).get("alice", 0.0) == 0.0
 
 
-def test_plain_autograde_keeps_honest_habits_at_full_marks(tmp_path):
-    """Through plain nbgrader too, do 02's honest notebooks with one habit each (shell lines, magics in an
-    answer cell, self.__class__, a comparison with torch.optim.Adam) keep full marks?"""
-    import shutil
+# the benign suite's habits (tests/judge/integrity.py) graded again through plain nbgrader, one batch per assignment
+HABIT_ASSIGNMENTS = ("02_optimizers", "03_convolution", "04_resnet", "05_attention")
+PLAIN_HABITS = [(a, name) for name, (a, *_) in HABITS.items() if a in HABIT_ASSIGNMENTS]
 
-    import nbformat
-    from conftest import REPO
 
-    from tests.judge.integrity import HABITS, suite
+@pytest.fixture(scope="module")
+def plain_habits(tmp_path_factory):
+    """``plain_habits(assignment)`` -> (process, {student: (score, max score)}): the assignment's habit notebooks
+    graded by one plain ``nbgrader autograde`` (built by the benign suite's ``suite``), once per module."""
+    done: dict[str, tuple] = {}
 
-    assignment = "02_optimizers"
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(REPO / "nbgrader_config.py", course)
-    shutil.copytree(REPO / "solutions" / assignment, course / "solutions" / assignment)
-    habits = {name: nb for name, nb in suite(assignment).items() if name.startswith("habit-")}
-    assert len(habits) == sum(a == assignment for a, *_ in HABITS.values()) >= 4
-    for student, nb in habits.items():
-        target = course / "submitted" / student / assignment / "optimizers.ipynb"
-        target.parent.mkdir(parents=True)
-        nbformat.write(nb, target)
-    assert nbgrader(course, "generate_assignment", assignment, "--force").returncode == 0
-    proc = nbgrader(course, "autograde", assignment, "--force")
+    def grade(assignment: str):
+        if assignment not in done:
+            course = tmp_path_factory.mktemp(f"habits-{assignment}") / "course"
+            course.mkdir()
+            shutil.copy(REPO / "nbgrader_config.py", course)
+            shutil.copytree(REPO / "solutions" / assignment, course / "solutions" / assignment)
+            name = notebook_path("solutions", assignment).name
+            for student, nb in suite(assignment).items():
+                if student.startswith("habit-"):
+                    write(course / "submitted" / student / assignment / name, nb)
+            assert nbgrader(course, "generate_assignment", assignment, "--force").returncode == 0
+            proc = nbgrader(course, "autograde", assignment, "--force")
+            with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+                got = {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(assignment)}
+            done[assignment] = (proc, got)
+        return done[assignment]
+
+    return grade
+
+
+def test_plain_habits_cover_more_than_one_assignment():
+    """Are the habits of at least three assignments graded through plain nbgrader, four of 02 among them?"""
+    assert len({a for a, _ in PLAIN_HABITS}) >= 3
+    assert sum(a == "02_optimizers" for a, _ in PLAIN_HABITS) >= 4
+
+
+@pytest.mark.parametrize(("assignment", "habit"), PLAIN_HABITS, ids=[f"{a}-{h}" for a, h in PLAIN_HABITS])
+def test_plain_autograde_keeps_honest_habits_at_full_marks(plain_habits, assignment, habit):
+    """Through plain nbgrader too, does an honest notebook with this habit (shell lines, magics, cudnn and plot
+    settings, warnings filters, setattr/getattr on its own layers, sys.path edits, self.__class__, a comparison
+    with torch's own implementation outside the graded code) keep full marks?"""
+    proc, got = plain_habits(assignment)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        got = {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(assignment)}
-    assert set(got) == set(habits)
-    for student, (score, most) in got.items():
-        assert score == pytest.approx(most), (student, score, most)
+    score, most = got[f"habit-{habit}"]
+    assert most > 0 and score == pytest.approx(most), (habit, score, most)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.checks.test_diffusion import BROKEN, CHECKS, MUTANTS, VARIANTS
+from tests.checks.test_diffusion import BROKEN as BROKEN_CHECKS
+from tests.checks.test_diffusion import CHECKS, MUTANTS, VARIANTS
 
 from . import harness
 from .harness import edited, groups
@@ -58,6 +59,8 @@ def q_sample(x0, t, noise, alphas_cumprod):
 WRONG["q_sample with the checks' broadcasting helper"] = (("q_sample", HELPER), dict.fromkeys(CELLS["q_sample"], ""))
 GROUPS = groups(WRONG)
 RIGHT = {f"{cell} written differently": (cell, source) for cell, source in VARIANTS.items()}
+BROKEN = {cell: source for cell, (source, _) in BROKEN_CHECKS.items()}  # raising or mistyped code
+BROKEN_EXPECTED = {CELLS[cell][0]: text for cell, (_, text) in BROKEN_CHECKS.items()}  # first test cell -> text
 
 judged = harness.session_fixture(A)
 
@@ -102,7 +105,7 @@ def test_valid_variants_get_full_marks(judged):
 
 def test_broken_code_gives_failed_verdicts(judged):
     """Does code that raises or returns the wrong type or shape get failed verdicts naming it (not a crash)?"""
-    got = judged.verdicts({cell: source for cell, (source, _) in BROKEN.items()})
-    for cell, (_, text) in BROKEN.items():
-        v = got[CELLS[cell][0]]
-        assert not v.passed and v.score == 0 and text in v.message, (cell, v.message)
+    got = judged.verdicts(BROKEN)
+    for test, text in BROKEN_EXPECTED.items():
+        v = got[test]
+        assert not v.passed and v.score == 0 and text in v.message, (test, v.message)

@@ -2,6 +2,9 @@
 each known mistake the loss of the cells that test it, valid variants all, and broken code failed verdicts?
 
 The tables (A, CELLS, WRONG, GROUPS, RIGHT, BROKEN, BROKEN_EXPECTED) live in the per-assignment modules.
+Modules with a kernel session of their own (``judged``: 08-10) already judge every wrong group there, one
+group after another in one kernel; here they get the whole-notebook runs only (reference, release, variants,
+broken code), not one fresh kernel per wrong group again.
 """
 
 from __future__ import annotations
@@ -9,13 +12,16 @@ from __future__ import annotations
 import pytest
 
 from tests.judge import test_basics as basics
+from tests.judge import test_diffusion as diffusion
+from tests.judge import test_generative as generative
+from tests.judge import test_similarity as similarity
 from tests.judge import test_training as training
 from tests.judge import test_visualization as visualization
 from tests.judge.harness import assert_group, judge, release_notebook, submission
 
-MODULES = [basics, training, visualization]
+MODULES = [basics, training, visualization, similarity, generative, diffusion]
 IDS = [m.A for m in MODULES]
-WRONG_GROUPS = [(m, names) for m in MODULES for names in m.GROUPS]
+WRONG_GROUPS = [(m, names) for m in MODULES if not hasattr(m, "judged") for names in m.GROUPS]
 
 
 @pytest.mark.slow
